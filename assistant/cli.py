@@ -1,0 +1,182 @@
+"""The `assistant` command: serve, ask, ingest, logs, feedback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from assistant.config import Settings
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _pipeline(with_handbook: bool = True):
+    from assistant.runtime import open_assistant
+
+    return open_assistant(Settings.from_env(), progress=_progress, with_handbook=with_handbook)
+
+
+def _log():
+    from assistant.log import ConversationLog
+
+    return ConversationLog(Settings.from_env().db_path)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main():
+    """A local chat assistant that cites its sources and says when it cannot answer."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=7860, show_default=True, type=int)
+def serve(host: str, port: int):
+    """Start the chat app in the browser (first start prepares the model and the index)."""
+    from ui.app import launch
+
+    launch(_pipeline(), host=host, port=port)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--conversation", "conversation_id", help="Continue this conversation id.")
+@click.option("--answer-anyway", is_flag=True, help="Answer even without evidence (unverified).")
+def ask(question: str, as_json: bool, conversation_id: str | None, answer_anyway: bool):
+    """Ask one question through the same pipeline as the app; the turn is logged."""
+    from assistant.pipeline import TurnRequest
+
+    pipeline = _pipeline()
+    request = TurnRequest(question, conversation_id, answer_anyway=answer_anyway)
+    if as_json:
+        turn = pipeline.ask(request)
+        click.echo(json.dumps(turn.to_json(), ensure_ascii=False, indent=2))
+        return
+    turn = None
+    for kind, payload in pipeline.stream(request):
+        if kind == "token":
+            click.echo(payload, nl=False)
+        elif kind == "done":
+            turn = payload
+    click.echo()
+    click.echo(_render_turn_footer(turn))
+
+
+def _render_turn_footer(turn) -> str:
+    lines = []
+    if turn.refused:
+        lines.append(f"[refused: {turn.reason}] {turn.answer}")
+        if turn.searched_for:
+            lines.append(turn.searched_for)
+    else:
+        lines.append("")
+    for c in turn.citations:
+        lines.append(f"[{c.n}] {c.source} \u203a {c.heading} (relevance {c.score:.2f})")
+    lines.extend(f"Note: {n}" for n in turn.notices)
+    if turn.log_error:
+        lines.append(f"Not logged: {turn.log_error}")
+    else:
+        lines.append(f"turn {turn.turn_id} \u00b7 conversation {turn.conversation_id}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def ingest(paths: tuple[Path, ...]):
+    """Add or update documents (.md .txt .html .pdf .docx) in the knowledge base."""
+    from tqdm import tqdm
+
+    from assistant.runtime import open_assistant
+    from knowledge.ingest import ingest_paths
+
+    pipeline = open_assistant(Settings.from_env(), progress=_progress, generator=_NoGenerator())
+    report = ingest_paths(
+        pipeline.index,
+        paths,
+        progress=lambda items: tqdm(items, desc="Ingesting", unit="file"),
+        on_error=lambda path, reason: tqdm.write(f"Skipped {path}: {reason}", file=sys.stderr),
+    )
+    click.echo(report.summary())
+    for key in report.removed:
+        click.echo(f"Removed from the index (file gone): {key}")
+    if report.failed and not (report.added or report.updated or report.unchanged):
+        sys.exit(1)
+
+
+class _NoGenerator:
+    """Ingesting needs no language model; avoid converting or loading one."""
+
+    name = "none"
+    adapter = None
+
+
+@main.group()
+def logs():
+    """Browse, search and export the conversation log."""
+
+
+@logs.command("list")
+@click.option("--limit", default=20, show_default=True)
+def logs_list(limit: int):
+    """The most recent turns."""
+    for row in _log().turns(limit=limit):
+        status = f"refused:{row['reason']}" if row["refused"] else "answered"
+        click.echo(f"{row['id']}  {row['datetime_utc'][:19]}  {status:<24} {row['question'][:70]}")
+
+
+@logs.command("show")
+@click.argument("turn_id")
+def logs_show(turn_id: str):
+    """One turn in full, with its feedback, as JSON."""
+    row = _log().turn(turn_id)
+    if row is None:
+        _fail(f"no turn with id {turn_id}")
+    click.echo(json.dumps(row, ensure_ascii=False, indent=2))
+
+
+@logs.command("search")
+@click.argument("text")
+@click.option("--limit", default=20, show_default=True)
+def logs_search(text: str, limit: int):
+    """Full-text search over questions and answers."""
+    for row in _log().search(text, limit=limit):
+        click.echo(f"{row['id']}  {row['question'][:60]!r} -> {row['answer'][:60]!r}")
+
+
+@logs.command("export")
+@click.argument("output", type=click.Path(dir_okay=False, allow_dash=True), default="-")
+def logs_export(output: str):
+    """All turns with their feedback as JSON Lines (to a file, or stdout with -)."""
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        count = _log().export_jsonl(out)
+    click.echo(f"Exported {count} turns.", err=True)
+
+
+@main.command()
+@click.argument("turn_id")
+@click.option("--rating", type=click.Choice(["up", "down"]), required=True)
+@click.option("--reason", type=click.Choice(["wrong sources", "wrong answer", "unsafe", "other"]))
+@click.option("--correction", help="The answer it should have given.")
+def feedback(turn_id: str, rating: str, reason: str | None, correction: str | None):
+    """Rate a logged answer."""
+    from assistant.log import LogUnavailable
+
+    try:
+        _log().record_feedback(turn_id, rating, reason, correction)
+    except LogUnavailable as err:
+        _fail(str(err))
+    click.echo("Feedback saved.")
+
+
+if __name__ == "__main__":
+    main()

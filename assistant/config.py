@@ -1,0 +1,83 @@
+"""Settings: one environment variable (ASSISTANT_HOME) roots all on-disk state."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+# Relevance (1 - cosine distance) below which a passage does not count as evidence.
+# Calibrated on the golden train split by `python -m evals.calibrate_threshold`.
+DEFAULT_MIN_RELEVANCE = 0.40
+
+
+def default_home() -> Path:
+    """Per-user data directory, following the XDG convention."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "assistant"
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    model_path: Path | None = None  # a local HF model directory; None means the bundled model
+    adapter: str | None = None  # adapter name under home/adapters, or a path
+    top_k: int = 4
+    min_relevance: float = DEFAULT_MIN_RELEVANCE
+    max_question_chars: int = 4000
+    max_new_tokens: int = 200
+    collection: str = "knowledge"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("ASSISTANT_HOME") or default_home()).expanduser()
+        model = os.environ.get("ASSISTANT_MODEL")
+        return cls(
+            home=home,
+            model_path=Path(model).expanduser() if model else None,
+            adapter=os.environ.get("ASSISTANT_ADAPTER") or None,
+            top_k=_env_int("ASSISTANT_TOP_K", 4),
+            min_relevance=_env_float("ASSISTANT_MIN_RELEVANCE", DEFAULT_MIN_RELEVANCE),
+            max_question_chars=_env_int("ASSISTANT_MAX_QUESTION_CHARS", 4000),
+            max_new_tokens=_env_int("ASSISTANT_MAX_NEW_TOKENS", 200),
+        )
+
+    def with_changes(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "logs.db"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def converted_model_dir(self) -> Path:
+        return self.home / "model"
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.home / "adapters"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    def adapter_path(self) -> Path | None:
+        if not self.adapter:
+            return None
+        candidate = Path(self.adapter).expanduser()
+        return candidate if candidate.is_absolute() else self.adapters_dir / self.adapter

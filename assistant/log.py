@@ -1,0 +1,212 @@
+"""The conversation log: every turn and every rating, in SQLite (WAL) through sqlite-utils."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from assistant.migrations import migrations
+from assistant.records import Turn
+
+RATINGS = ("up", "down")
+FEEDBACK_REASONS = ("wrong sources", "wrong answer", "unsafe", "other")
+LOCK_TIMEOUT_S = 3.0
+
+
+class LogUnavailable(RuntimeError):
+    """The log could not be written or read; the message says why and what to do."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def new_id() -> str:
+    """Time-sortable id: 13 hex digits of microseconds since the epoch, then 8 random ones."""
+    return f"{time.time_ns() // 1000:013x}{os.urandom(4).hex()}"
+
+
+def _explain(err: sqlite3.Error, path: Path) -> LogUnavailable:
+    message = str(err).lower()
+    if "locked" in message or "busy" in message:
+        return LogUnavailable(
+            f"The conversation log ({path}) is locked by another process. Close the other "
+            "program that has it open (or wait a moment) and try again."
+        )
+    return LogUnavailable(f"The conversation log ({path}) cannot be used: {err}.")
+
+
+class ConversationLog:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.enable_wal()
+            migrations.apply(db)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite_utils.Database]:
+        # A connection per operation: Gradio calls us from worker threads, and SQLite
+        # connections must not cross threads.
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=LOCK_TIMEOUT_S)
+        except sqlite3.Error as err:
+            raise _explain(err, self.path) from err
+        try:
+            yield sqlite_utils.Database(conn)
+        except sqlite3.Error as err:
+            raise _explain(err, self.path) from err
+        finally:
+            conn.close()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def record_turn(self, turn: Turn, cached_from_turn_id: str | None = None) -> str:
+        """Store one turn (and its conversation, on first use) atomically; returns the turn id."""
+        turn_id = turn.turn_id or new_id()
+        row = {
+            "id": turn_id,
+            "conversation_id": turn.conversation_id,
+            "datetime_utc": utc_now(),
+            "question": turn.question,
+            "answer": turn.answer,
+            "refused": int(turn.refused),
+            "reason": turn.reason,
+            "unverified": int(turn.unverified),
+            "citations_json": json.dumps([c.to_dict() for c in turn.citations]),
+            "retrieved_json": json.dumps([p.to_dict() for p in turn.passages]),
+            "invalid_citations": turn.invalid_citations,
+            "notices_json": json.dumps(turn.notices),
+            "searched_for": turn.searched_for,
+            "cache_hit": int(turn.cache_hit),
+            "cache_similarity": turn.cache_similarity,
+            "cached_from_turn_id": cached_from_turn_id,
+            "guard_json": json.dumps(turn.guard),
+            "model": turn.model,
+            "adapter": turn.adapter,
+            "prompt_version": turn.prompt_version,
+            "kb_version": turn.kb_version,
+            "duration_ms": turn.duration_ms,
+            "first_token_ms": turn.first_token_ms,
+            "prompt_tokens": turn.prompt_tokens,
+            "completion_tokens": turn.completion_tokens,
+        }
+        with self._db() as db, db.conn:  # one transaction: both rows or neither
+            db["conversations"].insert(
+                {"id": turn.conversation_id, "title": turn.question[:80], "datetime_utc": row[
+                    "datetime_utc"]},
+                ignore=True,
+            )
+            db["turns"].insert(row)
+        return turn_id
+
+    def record_feedback(
+        self, turn_id: str, rating: str, reason: str | None = None, correction: str | None = None
+    ) -> int:
+        if rating not in RATINGS:
+            raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
+        if reason is not None and reason not in FEEDBACK_REASONS:
+            raise ValueError(f"reason must be one of {FEEDBACK_REASONS}, not {reason!r}")
+        with self._db() as db, db.conn:
+            if not db["turns"].count_where("id = ?", [turn_id]):
+                raise LogUnavailable(f"No logged turn with id {turn_id}; feedback not saved.")
+            table = db["feedback"].insert(
+                {
+                    "turn_id": turn_id,
+                    "rating": rating,
+                    "reason": reason,
+                    "correction": (correction or "").strip() or None,
+                    "datetime_utc": utc_now(),
+                }
+            )
+            return int(table.last_pk)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def conversations(self, limit: int = 50) -> list[dict]:
+        sql = """
+            select c.id, c.title, c.datetime_utc, count(t.id) as turns
+            from conversations c left join turns t on t.conversation_id = c.id
+            group by c.id order by c.datetime_utc desc limit ?
+        """
+        with self._db() as db:
+            return list(db.query(sql, [limit]))
+
+    def turns(self, conversation_id: str | None = None, limit: int | None = None) -> list[dict]:
+        where = "conversation_id = ?" if conversation_id else None
+        args = [conversation_id] if conversation_id else None
+        order = "datetime_utc" if conversation_id else "datetime_utc desc"
+        with self._db() as db:
+            return list(db["turns"].rows_where(where, args, order_by=order, limit=limit))
+
+    def turn(self, turn_id: str) -> dict | None:
+        with self._db() as db:
+            rows = list(db["turns"].rows_where("id = ?", [turn_id]))
+            if not rows:
+                return None
+            row = rows[0]
+            row["feedback"] = list(
+                db["feedback"].rows_where("turn_id = ?", [turn_id], order_by="id")
+            )
+            return row
+
+    def feedback(self) -> list[dict]:
+        with self._db() as db:
+            return list(db["feedback"].rows_where(order_by="id"))
+
+    def search(self, text: str, limit: int = 20) -> list[dict]:
+        """Full-text search over questions and answers (SQLite FTS5)."""
+        with self._db() as db:
+            return list(db["turns"].search(_fts_query(text), limit=limit))
+
+    def export_jsonl(self, out) -> int:
+        """Write every turn, with its feedback, as one JSON object per line."""
+        count = 0
+        with self._db() as db:
+            feedback: dict[str, list] = {}
+            for fb in db["feedback"].rows_where(order_by="id"):
+                feedback.setdefault(fb["turn_id"], []).append(fb)
+            for row in db["turns"].rows_where(order_by="datetime_utc"):
+                for column in [c for c in row if c.endswith("_json")]:
+                    row[column[: -len("_json")]] = json.loads(row.pop(column) or "null")
+                row["feedback"] = feedback.get(row["id"], [])
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+        return count
+
+
+def _fts_query(text: str) -> str:
+    """Quote each word so user text with FTS syntax characters cannot break the query."""
+    words = [w.replace('"', "") for w in text.split()]
+    return " ".join(f'"{w}"' for w in words if w) or '""'
+
+
+def turn_from_row(row: dict) -> Turn:
+    """Rebuild a Turn from its logged row (for reopening earlier conversations)."""
+    from assistant.records import Citation, Passage
+
+    return Turn(
+        question=row["question"],
+        conversation_id=row["conversation_id"],
+        answer=row["answer"] or "",
+        refused=bool(row["refused"]),
+        reason=row["reason"],
+        unverified=bool(row["unverified"]),
+        passages=[Passage(**p) for p in json.loads(row["retrieved_json"] or "[]")],
+        citations=[Citation(**c) for c in json.loads(row["citations_json"] or "[]")],
+        invalid_citations=row["invalid_citations"] or 0,
+        notices=json.loads(row["notices_json"] or "[]"),
+        searched_for=row["searched_for"] or "",
+        model=row["model"] or "",
+        adapter=row["adapter"],
+        turn_id=row["id"],
+        logged=True,
+    )

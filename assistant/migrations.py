@@ -1,0 +1,59 @@
+"""Schema of logs.db. Append-only: a shipped migration is never edited; a later one fixes it."""
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("assistant")
+
+
+@migrations()
+def m001_initial(db):
+    db["conversations"].create(
+        {"id": str, "title": str, "datetime_utc": str}, pk="id"
+    )
+    db["turns"].create(
+        {
+            "id": str,
+            "conversation_id": str,
+            "datetime_utc": str,
+            "question": str,
+            "answer": str,
+            "refused": int,
+            "reason": str,
+            "unverified": int,
+            "citations_json": str,
+            "retrieved_json": str,
+            "invalid_citations": int,
+            "notices_json": str,
+            "searched_for": str,
+            "cache_hit": int,
+            "cache_similarity": float,
+            "cached_from_turn_id": str,
+            "guard_json": str,
+            "model": str,
+            "adapter": str,
+            "prompt_version": str,
+            "kb_version": str,
+            "duration_ms": int,
+            "first_token_ms": int,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+        },
+        pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id")],
+    )
+    db["turns"].create_index(["conversation_id"])
+    db["turns"].create_index(["datetime_utc"])
+    db["turns"].enable_fts(["question", "answer"], create_triggers=True)
+    db["feedback"].create(
+        {
+            "id": int,
+            "turn_id": str,
+            "rating": str,  # "up" or "down"
+            "reason": str,  # wrong sources | wrong answer | unsafe | other
+            "correction": str,
+            "datetime_utc": str,
+        },
+        pk="id",
+        foreign_keys=[("turn_id", "turns", "id")],
+    )
+    db["feedback"].create_index(["turn_id"])

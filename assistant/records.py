@@ -1,0 +1,115 @@
+"""Plain data passed between the pipeline's steps, the log, the CLI and the UI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, numbered as the prompt shows it to the model ([n])."""
+
+    n: int
+    chunk_id: str
+    source: str
+    heading: str
+    text: str
+    score: float
+    start: int
+    end: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    chunk_id: str
+    heading: str
+    score: float
+    text: str
+
+    @classmethod
+    def of(cls, passage: Passage) -> Citation:
+        return cls(passage.n, passage.source, passage.chunk_id, passage.heading,
+                   passage.score, passage.text)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Reason codes: one per user-visible state of a turn (stored in the log's `reason` column).
+ANSWERED = "ANSWERED"
+NO_EVIDENCE = "NO_EVIDENCE"
+EMPTY_QUESTION = "EMPTY_QUESTION"
+MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
+GENERATION_FAILED = "GENERATION_FAILED"
+STOPPED = "STOPPED"
+NOT_IN_SOURCES = "NOT_IN_SOURCES"  # the model itself said the passages lack the answer
+
+REFUSAL_MESSAGES = {
+    NO_EVIDENCE: "I found nothing reliable in my sources to answer this.",
+    EMPTY_QUESTION: "Please type a question.",
+    MODEL_UNAVAILABLE: "The language model is not available, so I cannot write an answer.",
+    GENERATION_FAILED: "Something went wrong while writing the answer.",
+    NOT_IN_SOURCES: "The passages I found do not contain the answer to this question.",
+}
+
+
+@dataclass
+class Turn:
+    """Everything one question produced; what gets logged and shown."""
+
+    question: str
+    conversation_id: str
+    answer: str = ""
+    refused: bool = False
+    reason: str = ANSWERED
+    passages: list[Passage] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    invalid_citations: int = 0
+    unverified: bool = False
+    notices: list[str] = field(default_factory=list)
+    searched_for: str = ""
+    cache_hit: bool = False
+    cache_similarity: float | None = None
+    guard: list[dict] = field(default_factory=list)
+    model: str = ""
+    adapter: str | None = None
+    prompt_version: str = ""
+    kb_version: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    duration_ms: int = 0
+    first_token_ms: int | None = None
+    turn_id: str | None = None
+    logged: bool = False
+    log_error: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.answer,
+            "citations": [c.to_dict() for c in self.citations],
+            "refused": self.refused,
+            "reason": self.reason,
+            "unverified": self.unverified,
+            "invalid_citations_removed": self.invalid_citations,
+            "notices": self.notices,
+            "searched_for": self.searched_for,
+            "retrieved": [p.to_dict() for p in self.passages],
+            "cache_hit": self.cache_hit,
+            "cache_similarity": self.cache_similarity,
+            "guard": self.guard,
+            "turn_id": self.turn_id,
+            "conversation_id": self.conversation_id,
+            "model": self.model,
+            "adapter": self.adapter,
+            "prompt_version": self.prompt_version,
+            "kb_version": self.kb_version,
+            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
+            "timings_ms": {"total": self.duration_ms, "first_token": self.first_token_ms},
+            "logged": self.logged,
+            "log_error": self.log_error,
+        }

@@ -1,0 +1,85 @@
+"""Chroma, embedded on disk by default or a Chroma server over HTTP.
+
+Searches go through langchain-chroma; writes go to the Chroma collection directly because each
+chunk is embedded together with its heading path while the stored text stays the raw passage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from assistant.embeddings import load_embeddings
+
+COSINE = {"hnsw:space": "cosine"}
+
+
+def chroma_client(persist_dir: Path):
+    """PersistentClient under ASSISTANT_HOME, or HttpClient when ASSISTANT_CHROMA_URL is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    url = os.environ.get("ASSISTANT_CHROMA_URL")
+    if url:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(url)
+        return chromadb.HttpClient(
+            host=parsed.hostname or "127.0.0.1", port=parsed.port or 8000, settings=settings
+        )
+    persist_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(persist_dir), settings=settings)
+
+
+class KnowledgeIndex:
+    """One Chroma collection of chunks, with the document manifest kept in chunk metadata."""
+
+    def __init__(self, persist_dir: Path, collection: str):
+        from langchain_chroma import Chroma
+
+        self.client = chroma_client(persist_dir)
+        self.embeddings = load_embeddings()
+        # embedding_function=None: Chroma's default function would download a model.
+        self.collection = self.client.get_or_create_collection(
+            name=collection, embedding_function=None, metadata=COSINE
+        )
+        self.store = Chroma(
+            client=self.client,
+            collection_name=collection,
+            embedding_function=self.embeddings,
+            collection_metadata=COSINE,
+        )
+
+    def documents(self) -> dict[str, str]:
+        """{document key: content hash} for every indexed document."""
+        result = self.collection.get(include=["metadatas"])
+        return {m["doc_key"]: m["doc_hash"] for m in result["metadatas"] or []}
+
+    def version(self) -> str:
+        """Knowledge-base version: changes whenever any document is added, changed or removed."""
+        manifest = sorted(self.documents().items())
+        if not manifest:
+            return "empty"
+        digest = hashlib.sha256(repr(manifest).encode()).hexdigest()
+        return f"kb-{digest[:12]}"
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def delete_document(self, doc_key: str) -> None:
+        self.collection.delete(where={"doc_key": doc_key})
+
+    def add_chunks(self, ids, texts_to_embed, documents, metadatas) -> None:
+        vectors = self.embeddings.embed_documents(list(texts_to_embed))
+        self.collection.upsert(
+            ids=list(ids), embeddings=vectors, documents=list(documents), metadatas=list(metadatas)
+        )
+
+    def search(self, query: str, k: int):
+        """[(langchain Document, relevance in [0, 1])], best first; relevance = 1 - cosine distance."""
+        if self.count() == 0:
+            return []
+        hits = self.store.similarity_search_with_score(query, k=k)
+        return [(doc, max(0.0, 1.0 - float(distance))) for doc, distance in hits]

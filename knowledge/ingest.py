@@ -1,0 +1,140 @@
+"""`assistant ingest`: add, update and remove documents in the index, incrementally by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.chunking import chunk_text
+from knowledge.loaders import SUPPORTED_SUFFIXES, UnreadableDocument, load_text
+
+# Files above this size are almost never prose; refusing them keeps a stray dump from
+# filling the index.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    chunks_written: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.failed)} failed ({self.chunks_written} chunks written)"
+        )
+
+
+@dataclass(frozen=True)
+class _Target:
+    path: Path
+    key: str
+
+
+def _key(path: Path, root: Path | None, namespace: str | None) -> str:
+    if namespace and root is not None:
+        relative = path.resolve().relative_to(root.resolve()).as_posix()
+        return f"{namespace}/{relative}" if relative != "." else namespace
+    return str(path.resolve())
+
+
+def _expand(paths: Iterable[Path], namespace: str | None, report: IngestReport):
+    """Files to ingest, and the key prefixes of directories (for detecting removed files)."""
+    targets: list[_Target] = []
+    prefixes: list[str] = []
+    for path in paths:
+        root = path if path.is_dir() else path.parent
+        if path.is_dir():
+            prefixes.append(_key(path, root, namespace) + "/")
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                if file.suffix.lower() in SUPPORTED_SUFFIXES and not file.name.startswith("."):
+                    targets.append(_Target(file, _key(file, root, namespace)))
+        elif path.is_file():
+            targets.append(_Target(path, _key(path, root, namespace)))
+        else:
+            # A named file that no longer exists: remove it from the index if it was there.
+            prefixes.append(_key(path, root, namespace))
+            report.failed.append((str(path), "no such file or directory"))
+    return targets, prefixes
+
+
+def _chunk_records(target: _Target, text: str, doc_hash: str):
+    display = target.path.name
+    # Keyed by document and content, so identical files at two paths never share chunk ids.
+    prefix = hashlib.sha256(target.key.encode()).hexdigest()[:8] + doc_hash[:12]
+    for i, chunk in enumerate(chunk_text(text)):
+        embed_text = f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
+        metadata = {
+            "source": display,
+            "doc_key": target.key,
+            "doc_hash": doc_hash,
+            "heading": chunk.heading,
+            "start": chunk.start,
+            "end": chunk.end,
+            "chunk_index": i,
+        }
+        yield f"{prefix}-{i:04d}", embed_text, chunk.text, metadata
+
+
+def ingest_paths(
+    index,
+    paths: Iterable[Path | str],
+    namespace: str | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+    on_error: Callable[[str, str], None] | None = None,
+) -> IngestReport:
+    """Index the given files and directories; one unreadable file never stops the others.
+
+    Unchanged files (same content hash) are skipped, changed ones re-embedded, and files that
+    disappeared from an ingested directory are deleted from the index.
+    """
+    report = IngestReport()
+    targets, prefixes = _expand([Path(p) for p in paths], namespace, report)
+    indexed = index.documents()
+    seen = {t.key for t in targets}
+
+    for target in progress(targets) if progress else targets:
+        try:
+            if target.path.stat().st_size > MAX_FILE_BYTES:
+                raise UnreadableDocument(
+                    f"{target.path.name}: larger than {MAX_FILE_BYTES // 2**20} MiB; not indexed."
+                )
+            data = target.path.read_bytes()
+            doc_hash = hashlib.sha256(data).hexdigest()
+            if indexed.get(target.key) == doc_hash:
+                report.unchanged.append(target.key)
+                continue
+            records = list(_chunk_records(target, load_text(target.path, data), doc_hash))
+        except (UnreadableDocument, OSError) as err:
+            reason = str(err) if isinstance(err, UnreadableDocument) else f"cannot read: {err}"
+            report.failed.append((str(target.path), reason))
+            if on_error:
+                on_error(str(target.path), reason)
+            continue
+        # Write the new chunks before deleting the old ones: if embedding fails midway the
+        # previous version of the document is still searchable.
+        ids, embed_texts, texts, metadatas = zip(*records, strict=True)
+        index.add_chunks(ids, embed_texts, texts, metadatas)
+        stale = index.collection.get(where={"doc_key": target.key}, include=[])["ids"]
+        stale = [i for i in stale if i not in set(ids)]
+        if stale:
+            index.collection.delete(ids=stale)
+        report.chunks_written += len(ids)
+        (report.updated if target.key in indexed else report.added).append(target.key)
+
+    for key in indexed:
+        if key not in seen and any(key == p or key.startswith(p) for p in prefixes):
+            index.delete_document(key)
+            report.removed.append(key)
+    return report

@@ -1,0 +1,1 @@
+"""The Gradio front end: it only wires widgets to the `assistant` package."""

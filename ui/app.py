@@ -1,0 +1,233 @@
+"""The chat page: streamed answers, a sources panel, feedback, retry/stop/clear, past conversations."""
+
+from __future__ import annotations
+
+import threading
+
+import gradio as gr
+
+from assistant.log import FEEDBACK_REASONS, LogUnavailable, turn_from_row
+from assistant.pipeline import Pipeline, TurnRequest
+from assistant.records import NO_EVIDENCE
+from ui.render import EXPECTATIONS, answer_markdown, conversation_label, sources_markdown
+
+CSS = """
+.refusal { border-left: 6px solid #d9480f; background: #fff4e6; color: #5c2a00;
+           padding: 8px 12px; border-radius: 6px; }
+.refusal .searched { font-size: 0.85em; color: #7a4a1f; }
+.unverified { border-left: 6px solid #f59f00; background: #fff9db; color: #5f3f00;
+              padding: 6px 10px; border-radius: 6px; }
+"""
+
+
+def _new_session() -> dict:
+    # history: chat messages shown; turns: the Turn behind each assistant message (by index)
+    return {"conversation_id": None, "history": [], "turns": {}, "last_question": None}
+
+
+class ChatApp:
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.log = pipeline.log
+        self._stops: dict[str, threading.Event] = {}
+
+    # -- chat ---------------------------------------------------------------------------------
+
+    def _run_turn(self, session: dict, question: str, request: gr.Request, answer_anyway=False):
+        stop = threading.Event()
+        self._stops[request.session_hash] = stop
+        history = session["history"]
+        history.append({"role": "user", "content": question})
+        history.append({"role": "assistant", "content": "\u2026"})
+        yield history, gr.update(), gr.update(visible=False)
+        turn_request = TurnRequest(
+            question, session["conversation_id"], answer_anyway=answer_anyway, stop_event=stop
+        )
+        text = ""
+        for kind, payload in self.pipeline.stream(turn_request):
+            if kind == "token":
+                text += payload
+                history[-1] = {"role": "assistant", "content": text}
+                yield history, gr.update(), gr.update()
+            elif kind == "done":
+                turn = payload
+                session["conversation_id"] = turn.conversation_id
+                session["last_question"] = question
+                session["turns"][len(history) - 1] = turn
+                history[-1] = {"role": "assistant", "content": answer_markdown(turn)}
+                offer_anyway = turn.refused and turn.reason == NO_EVIDENCE
+                yield history, sources_markdown(turn), gr.update(visible=offer_anyway)
+        self._stops.pop(request.session_hash, None)
+
+    def submit(self, question: str, session: dict, request: gr.Request):
+        for history, sources, anyway in self._run_turn(session, question, request):
+            yield "", history, sources, anyway, session
+
+    def retry(self, session: dict, request: gr.Request):
+        question = session.get("last_question")
+        if not question:
+            gr.Info("Nothing to retry yet.")
+            yield session["history"], gr.update(), gr.update(), session
+            return
+        for history, sources, anyway in self._run_turn(session, question, request):
+            yield history, sources, anyway, session
+
+    def answer_anyway(self, session: dict, request: gr.Request):
+        question = session.get("last_question")
+        if not question:
+            yield session["history"], gr.update(), gr.update(), session
+            return
+        for history, sources, anyway in self._run_turn(session, question, request, True):
+            yield history, sources, anyway, session
+
+    def stop(self, request: gr.Request):
+        event = self._stops.get(request.session_hash)
+        if event is not None:
+            event.set()
+
+    def clear(self):
+        session = _new_session()
+        return session["history"], sources_markdown(None), gr.update(visible=False), session
+
+    # -- feedback -----------------------------------------------------------------------------
+
+    def on_like(self, session: dict, data: gr.LikeData):
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        turn = session["turns"].get(index)
+        if turn is None or not turn.turn_id:
+            gr.Warning("This message was not logged, so it cannot be rated.")
+            return gr.update(visible=False), None, gr.update(), session
+        session["rating_turn"] = turn.turn_id
+        liked = data.liked is True or data.liked == "Like"
+        if liked:
+            self._save_feedback(turn.turn_id, "up", None, None)
+            return gr.update(visible=False), None, "Thanks: saved \U0001f44d.", session
+        return (
+            gr.update(visible=True),
+            turn.turn_id,
+            "What was wrong? Pick a reason, optionally write the correct answer, then send.",
+            session,
+        )
+
+    def send_feedback(self, turn_id: str | None, reason: str | None, correction: str):
+        if not turn_id:
+            return gr.update(), "Click \U0001f44e on an answer first."
+        if reason not in FEEDBACK_REASONS:
+            return gr.update(), "Please pick a reason."
+        message = self._save_feedback(turn_id, "down", reason, correction)
+        return gr.update(visible=False), message
+
+    def _save_feedback(self, turn_id, rating, reason, correction) -> str:
+        try:
+            self.log.record_feedback(turn_id, rating, reason, correction)
+        except LogUnavailable as err:
+            gr.Warning(str(err))
+            return f"Feedback NOT saved: {err}"
+        return "Thanks: your feedback was saved."
+
+    # -- earlier conversations ------------------------------------------------------------------
+
+    def conversation_choices(self):
+        try:
+            rows = self.log.conversations(limit=50)
+        except LogUnavailable as err:
+            gr.Warning(str(err))
+            return gr.update()
+        return gr.update(choices=[(conversation_label(r), r["id"]) for r in rows], value=None)
+
+    def open_conversation(self, conversation_id: str | None, session: dict):
+        if not conversation_id:
+            return gr.update(), gr.update(), session
+        try:
+            rows = self.log.turns(conversation_id)
+        except LogUnavailable as err:
+            gr.Warning(str(err))
+            return gr.update(), gr.update(), session
+        session = _new_session()
+        session["conversation_id"] = conversation_id
+        turn = None
+        for row in rows:
+            turn = turn_from_row(row)
+            session["history"].append({"role": "user", "content": turn.question})
+            session["history"].append({"role": "assistant", "content": answer_markdown(turn)})
+            session["turns"][len(session["history"]) - 1] = turn
+            session["last_question"] = turn.question
+        return session["history"], sources_markdown(turn), session
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def build(self) -> gr.Blocks:
+        with gr.Blocks(title="Local assistant") as demo:
+            session = gr.State(_new_session())
+            rating_turn = gr.State(None)
+            gr.Markdown("## Local assistant \u2014 answers with sources, or says it can't")
+            gr.Markdown(EXPECTATIONS, elem_id="expectations")
+            with gr.Row():
+                with gr.Column(scale=1, min_width=220):
+                    conversations = gr.Dropdown(
+                        label="Earlier conversations", choices=[], elem_id="conversations"
+                    )
+                    refresh = gr.Button("Refresh list", size="sm")
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Chat", height=480, elem_id="chatbot", sanitize_html=True
+                    )
+                    question = gr.Textbox(
+                        label="Your question",
+                        placeholder="Ask about evals, RAG, LoRA, caching, guardrails\u2026",
+                        elem_id="question",
+                        max_lines=8,
+                    )
+                    with gr.Row():
+                        send = gr.Button("Send", variant="primary", elem_id="send")
+                        stop = gr.Button("Stop", elem_id="stop")
+                        retry = gr.Button("Retry", elem_id="retry")
+                        clear = gr.Button("Clear", elem_id="clear")
+                    anyway = gr.Button(
+                        "Answer anyway (unverified)", visible=False, elem_id="answer-anyway"
+                    )
+                    with gr.Group(visible=False, elem_id="feedback-panel") as feedback_panel:
+                        reason = gr.Radio(
+                            list(FEEDBACK_REASONS), label="What was wrong?", elem_id="reason"
+                        )
+                        correction = gr.Textbox(
+                            label="Corrected answer (optional)", lines=3, elem_id="correction"
+                        )
+                        send_feedback = gr.Button("Send feedback", elem_id="send-feedback")
+                    feedback_status = gr.Markdown(elem_id="feedback-status")
+                with gr.Column(scale=2):
+                    sources = gr.Markdown(sources_markdown(None), elem_id="sources",
+                                          label="Sources")
+
+            chat_out = [chatbot, sources, anyway, session]
+            send.click(self.submit, [question, session], [question, *chat_out]).then(
+                self.conversation_choices, None, conversations
+            )
+            question.submit(self.submit, [question, session], [question, *chat_out]).then(
+                self.conversation_choices, None, conversations
+            )
+            retry.click(self.retry, [session], chat_out)
+            anyway.click(self.answer_anyway, [session], chat_out)
+            stop.click(self.stop, None, None, queue=False)
+            clear.click(self.clear, None, chat_out)
+            chatbot.like(
+                self.on_like, [session], [feedback_panel, rating_turn, feedback_status, session]
+            )
+            send_feedback.click(
+                self.send_feedback,
+                [rating_turn, reason, correction],
+                [feedback_panel, feedback_status],
+            )
+            refresh.click(self.conversation_choices, None, conversations)
+            conversations.input(self.open_conversation, [conversations, session],
+                                 [chatbot, sources, session])
+            demo.load(self.conversation_choices, None, conversations)
+        return demo
+
+
+def launch(pipeline: Pipeline, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+    app = ChatApp(pipeline).build()
+    app.queue(default_concurrency_limit=2)
+    print(f"Open http://{host}:{port} in your browser.", flush=True)
+    app.launch(server_name=host, server_port=port, css=CSS, show_error=False, **kwargs)
+    return app
