@@ -11,7 +11,7 @@ EXPECTATIONS = (
     "caching, guardrails, defensive UX, feedback) and any documents you ingest. "
     "It runs a small local model and **can be wrong**: every claim points to a numbered "
     "source you can check in the *Sources* panel. When it finds nothing reliable, it says so "
-    "instead of guessing. Rate answers with \U0001f44d / \U0001f44e to help it improve."
+    "instead of guessing. Rate answers with the thumbs up / down buttons to help it improve."
 )
 
 REFUSAL_TITLES = {

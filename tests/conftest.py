@@ -1,0 +1,62 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from tests.fakes import ScriptedGenerator
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own ASSISTANT_HOME; nothing touches the user's data directory."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ASSISTANT_HOME", str(home))
+    for name in ("ASSISTANT_MODEL", "ASSISTANT_ADAPTER", "ASSISTANT_CHROMA_URL",
+                 "ASSISTANT_MIN_RELEVANCE"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def settings(isolated_home) -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def shared_home(tmp_path_factory) -> Path:
+    """An ASSISTANT_HOME with the handbook indexed, built once per test session."""
+    from assistant.runtime import open_assistant
+
+    home = tmp_path_factory.mktemp("shared-home")
+    settings = Settings.from_env().with_changes(home=home)
+    open_assistant(settings, progress=lambda m: None, generator=ScriptedGenerator())
+    return home
+
+
+@pytest.fixture
+def handbook_pipeline(shared_home, tmp_path):
+    """A pipeline over the real indexed handbook (real Chroma, real embeddings, real SQLite log)
+    with a scripted generator; each test gets a fresh log."""
+    from assistant.log import ConversationLog
+    from assistant.pipeline import Pipeline
+    from assistant.vectorstore import KnowledgeIndex
+
+    settings = Settings.from_env().with_changes(home=shared_home)
+    index = KnowledgeIndex(settings.chroma_dir, settings.collection)
+    log = ConversationLog(tmp_path / "logs.db")
+    return Pipeline(settings, index, ScriptedGenerator(), log)
+
+
+@pytest.fixture(scope="session")
+def real_model_dir(tmp_path_factory) -> Path:
+    """The bundled GGUF converted once per session (about 40 s), or a cached copy."""
+    from assistant.model_store import convert_bundled_model, is_converted
+
+    cached = os.environ.get("ASSISTANT_TEST_MODEL_DIR")
+    if cached and is_converted(Path(cached)):
+        return Path(cached)
+    target = tmp_path_factory.mktemp("model-parent") / "model"
+    return convert_bundled_model(target, progress=lambda m: None)

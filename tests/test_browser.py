@@ -1,0 +1,121 @@
+"""The chat page in a real browser (Debian's chromium driven by Playwright) against the real app."""
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, real_model_dir):
+    """`assistant serve` as a user starts it, on a free port, with its own data directory."""
+    port = _free_port()
+    env = dict(os.environ, ASSISTANT_HOME=str(tmp_path / "app-home"),
+               ASSISTANT_MODEL=str(real_model_dir), ASSISTANT_MAX_NEW_TOKENS="60")
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited: {(tmp_path / 'serve.log').read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(1)
+    else:
+        proc.kill()
+        pytest.fail("server did not start in 240 s")
+    yield f"http://127.0.0.1:{port}/", tmp_path / "app-home" / "logs.db"
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        yield page
+        browser.close()
+
+
+def _bot_messages(page):
+    return page.locator("#chatbot [aria-label^=\"bot's message\"]")
+
+
+def test_ask_stream_sources_and_thumbs_down_feedback_reaches_sqlite(server, page, tmp_path):
+    url, db_path = server
+    page.goto(url)
+    page.locator("#question textarea").fill("What does the brevity penalty in BLEU do?")
+    page.locator("#send").click()
+
+    # Streamed: the answer is seen growing before it is complete.
+    seen = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        texts = _bot_messages(page).all_inner_texts()
+        if texts and texts[-1].strip() not in ("", "\u2026") and texts[-1] not in seen:
+            seen.append(texts[-1])
+        if "relevance" in page.locator("#sources").inner_text():
+            break
+        time.sleep(0.2)
+    assert len(seen) >= 2, f"expected the answer to stream in pieces, saw {seen}"
+    sources = page.locator("#sources").inner_text()
+    assert "metric-bleu.md" in sources
+    page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+
+    page.locator("#chatbot button[aria-label='Dislike']").last.click()
+    page.locator("#reason").wait_for(state="visible")
+    page.locator("#reason label", has_text="wrong answer").click()
+    page.locator("#correction textarea").fill("It penalises candidates shorter than the reference.")
+    page.locator("#send-feedback").click()
+    page.locator("#feedback-status", has_text="saved").wait_for(timeout=20_000)
+
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "select f.rating, f.reason, f.correction, t.question from feedback f "
+            "join turns t on t.id = f.turn_id"
+        ).fetchall()
+    assert rows == [("down", "wrong answer",
+                     "It penalises candidates shorter than the reference.",
+                     "What does the brevity penalty in BLEU do?")]
+
+
+def test_refusal_is_visibly_distinct_and_offers_answer_anyway(server, page, tmp_path):
+    url, _ = server
+    page.goto(url)
+    page.locator("#question textarea").fill("What is the capital of Australia?")
+    page.locator("#send").click()
+    refusal = page.locator("#chatbot .refusal")
+    refusal.wait_for(timeout=120_000)
+    assert "nothing reliable" in refusal.inner_text()
+    assert page.locator("#answer-anyway").is_visible()
+    page.screenshot(path=str(tmp_path / "refusal.png"), full_page=True)
