@@ -7,8 +7,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # Relevance (1 - cosine distance) below which a passage does not count as evidence.
-# Calibrated on the golden train split by `python -m evals.calibrate_threshold`.
-DEFAULT_MIN_RELEVANCE = 0.40
+# Calibrated on the golden train split by `python -m evals.calibrate_threshold`
+# (balanced accuracy 0.90 on train: answerable top scores median 0.61, unanswerable 0.23).
+DEFAULT_MIN_RELEVANCE = 0.41
 
 
 def default_home() -> Path:
