@@ -42,6 +42,7 @@ class TurnRequest:
     question: str
     conversation_id: str | None = None
     answer_anyway: bool = False  # the user chose "answer anyway (unverified)"
+    use_cache: bool = True  # False: "ask again, fresh", and eval replays
     stop_event: threading.Event = field(default_factory=threading.Event)
 
 

@@ -27,12 +27,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sacrebleu
-from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU, CHRF
+
+if TYPE_CHECKING:
+    from rouge_score.rouge_scorer import RougeScorer
 
 _SB = sacrebleu.__version__
 
@@ -166,8 +168,6 @@ def _reference_streams(
     streams: list[list[str | None]] = [
         [refs[j] if j < len(refs) else None for refs in per_item] for j in range(width)
     ]
-    if streams[0][0] is None:  # sacrebleu only checks the very first entry's type
-        raise ValueError("the first item must have at least one reference")
     return streams
 
 
@@ -186,7 +186,8 @@ def bleu(
     for non-Latin-script corpora.
     """
     metric = BLEU(tokenize=tokenize, lowercase=lowercase)
-    result = metric.corpus_score(list(predictions), _reference_streams(predictions, references_list))
+    streams = _reference_streams(predictions, references_list)
+    result = metric.corpus_score(list(predictions), streams)
     return CorpusScore("bleu", float(result.score), str(metric.get_signature()), str(result))
 
 
@@ -201,7 +202,8 @@ def chrf(
     Same per-item reference layout as :func:`bleu`.
     """
     metric = CHRF(word_order=word_order)
-    result = metric.corpus_score(list(predictions), _reference_streams(predictions, references_list))
+    streams = _reference_streams(predictions, references_list)
+    result = metric.corpus_score(list(predictions), streams)
     return CorpusScore("chrf", float(result.score), str(metric.get_signature()), str(result))
 
 
@@ -231,7 +233,9 @@ def sentence_bleu(
     return float(metric.sentence_score(prediction, _as_references(references)).score)
 
 
-def sentence_chrf(prediction: str, references: str | Sequence[str], *, word_order: int = 0) -> float:
+def sentence_chrf(
+    prediction: str, references: str | Sequence[str], *, word_order: int = 0
+) -> float:
     """Per-item chrF (0-100)."""
     metric = _sentence_chrf_metric(word_order)
     return float(metric.sentence_score(prediction, _as_references(references)).score)
@@ -298,8 +302,11 @@ _TOKENIZER = UnicodeTokenizer()
 
 
 @functools.lru_cache(maxsize=1)
-def _rouge_l_scorer() -> rouge_scorer.RougeScorer:
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=_TOKENIZER)
+def _rouge_l_scorer() -> RougeScorer:
+    # Imported on first use: rouge_score pulls in nltk, which takes seconds to import.
+    from rouge_score.rouge_scorer import RougeScorer
+
+    return RougeScorer(["rougeL"], use_stemmer=False, tokenizer=_TOKENIZER)
 
 
 def rouge_l(prediction: str, reference: str | Sequence[str]) -> float:
@@ -310,8 +317,7 @@ def rouge_l(prediction: str, reference: str | Sequence[str]) -> float:
     """
     scorer = _rouge_l_scorer()
     return max(
-        float(scorer.score(ref, prediction)["rougeL"].fmeasure)
-        for ref in _as_references(reference)
+        float(scorer.score(ref, prediction)["rougeL"].fmeasure) for ref in _as_references(reference)
     )
 
 
@@ -444,7 +450,7 @@ def _cited_sentences(text: str) -> list[tuple[str, list[int]]]:
         piece = _LIST_BULLET.sub("", piece.strip())
         cited = [int(n) for m in _MARKER.finditer(piece) for n in m.group(1).split(",")]
         clean = " ".join(_MARKER.sub(" ", piece).split())
-        clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
+        clean = re.sub(r"\s+([.,;:!?。！？、，])", r"\1", clean)
         if not _TOKENIZER.tokenize(clean):
             if cited and out:  # a marker alone on its line: give it to the previous sentence
                 out[-1][1].extend(cited)
@@ -524,7 +530,7 @@ def groundedness(
         semantic: list[float] = []
         if sentences and passages:
             vectors = list(embed_fn(sentences + list(passages)))
-            sent_vecs, pass_vecs = vectors[: len(sentences)], vectors[len(sentences):]
+            sent_vecs, pass_vecs = vectors[: len(sentences)], vectors[len(sentences) :]
             semantic = [max(cosine(s, p) for p in pass_vecs) for s in sent_vecs]
         elif sentences:
             semantic = [0.0] * len(sentences)
@@ -553,7 +559,9 @@ def citation_precision(
         for n in cited:
             pairs += 1
             passage = passages_by_number.get(n)
-            if passage is not None and _support(tokens, set(_TOKENIZER.tokenize(passage))) >= threshold:
+            if passage is None:
+                continue
+            if _support(tokens, set(_TOKENIZER.tokenize(passage))) >= threshold:
                 supported += 1
     return supported / pairs if pairs else None
 

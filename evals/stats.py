@@ -183,13 +183,15 @@ def _fit_logistic(
         grad = X.T @ (p - y) / n + l2 * w
         hess = (X.T * (p * (1 - p))) @ X / n + l2 * np.eye(d)
         step = np.linalg.solve(hess, grad)
-        if np.max(np.abs(step)) < 1e-10:
+        decrement = float(grad @ step)  # squared Newton decrement: ~2x the remaining gap
+        if decrement < 1e-18:
             return w, True
-        t = 1.0  # backtracking line search keeps every step a descent step
+        t = 1.0  # backtracking (Armijo) line search, tolerant of float noise in the objective
+        slack = 1e-15 * max(1.0, abs(current))
         while t > 1e-10:
             trial = w - t * step
             value = objective(trial)
-            if value <= current - 1e-4 * t * float(grad @ step):
+            if value <= current - 1e-4 * t * decrement + slack:
                 break
             t *= 0.5
         else:

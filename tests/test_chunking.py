@@ -37,7 +37,9 @@ def _paragraphs(n: int, words: int = 40) -> list[str]:
     return [" ".join(f"p{i}w{j}" for j in range(words)) + "." for i in range(n)]
 
 
-LONG_SECTION = "# Policies\n\n## Travel\n\n" + "\n\n".join(_paragraphs(12)) + "\n\n## Other\n\nShort.\n"
+LONG_SECTION = (
+    "# Policies\n\n## Travel\n\n" + "\n\n".join(_paragraphs(12)) + "\n\n## Other\n\nShort.\n"
+)
 SINGLE_HUGE_PARAGRAPH = "# Big\n\n" + ("lorem ipsum dolor " * 200).strip() + "\n"
 
 ALL_INPUTS = [HANDBOOK_LIKE, PREAMBLE, LONG_SECTION, SINGLE_HUGE_PARAGRAPH,

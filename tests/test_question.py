@@ -7,7 +7,9 @@ import pytest
 from assistant.question import CleanQuestion, EmptyQuestion, clean_question
 
 
-@pytest.mark.parametrize("raw", [None, "", "   ", "\n\t \n", b"", b"  \n", "\x00\x01\x7f", "\u00a0 "])
+@pytest.mark.parametrize(
+    "raw", [None, "", "   ", "\n\t \n", b"", b"  \n", "\x00\x01\x7f", "\u00a0 "]
+)
 def test_blank_questions_raise_empty_question(raw):
     with pytest.raises(EmptyQuestion):
         clean_question(raw, max_chars=100)
