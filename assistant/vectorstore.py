@@ -78,7 +78,7 @@ class KnowledgeIndex:
         )
 
     def search(self, query: str, k: int):
-        """[(langchain Document, relevance in [0, 1])], best first; relevance = 1 - cosine distance."""
+        """[(Document, relevance in [0, 1])], best first; relevance = 1 - cosine distance."""
         if self.count() == 0:
             return []
         hits = self.store.similarity_search_with_score(query, k=k)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_PARAGRAPH_BREAK = re.compile(r"\r?\n[ \t\r]*\n")
 
 # MiniLM reads at most 256 word pieces (~1000 characters of English); longer chunks are
 # truncated when embedded, so sections are split near that size.
@@ -52,11 +52,13 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _hard_split(start: int, end: int, limit: int):
-    """Cut a single over-long paragraph into pieces of at most `limit` characters."""
+def _hard_split(text: str, start: int, end: int, limit: int):
+    """Cut an over-long paragraph into pieces of at most `limit` characters, at a space if any."""
     while end - start > limit:
-        yield start, start + limit
-        start += limit
+        cut = text.rfind(" ", start + 1, start + limit + 1)
+        cut = cut if cut > start else start + limit
+        yield start, cut
+        start = cut
     yield start, end
 
 
@@ -67,8 +69,10 @@ def chunk_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[Chunk]:
         pieces = []
         for p_start, p_end in _paragraph_spans(text, sec_start, sec_end):
             p_start, p_end = _trimmed(text, p_start, p_end)
-            if p_end > p_start:
-                pieces.extend(_hard_split(p_start, p_end, max_chars))
+            for piece in _hard_split(text, p_start, p_end, max_chars) if p_end > p_start else ():
+                piece = _trimmed(text, *piece)
+                if piece[1] > piece[0]:
+                    pieces.append(piece)
         group_start = group_end = None
         for p_start, p_end in pieces:
             if group_start is not None and p_end - group_start > max_chars:

@@ -1,4 +1,4 @@
-"""`assistant ingest`: add, update and remove documents in the index, incrementally by content hash."""
+"""`assistant ingest`: add, update and remove indexed documents, incrementally by content hash."""
 
 from __future__ import annotations
 
@@ -116,6 +116,8 @@ def ingest_paths(
                 report.unchanged.append(target.key)
                 continue
             records = list(_chunk_records(target, load_text(target.path, data), doc_hash))
+            if not records:
+                raise UnreadableDocument(f"{target.path.name}: contains no text to index.")
         except (UnreadableDocument, OSError) as err:
             reason = str(err) if isinstance(err, UnreadableDocument) else f"cannot read: {err}"
             report.failed.append((str(target.path), reason))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
@@ -36,12 +37,12 @@ def _html_to_text(html: str) -> str:
     return "\n".join(lines)
 
 
-def _pdf_to_text(path: Path) -> str:
+def _pdf_to_text(path: Path, data: bytes) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError) as err:
         raise UnreadableDocument(f"{path.name}: not a readable PDF ({err}).") from err
@@ -49,14 +50,15 @@ def _pdf_to_text(path: Path) -> str:
     return "\n\n".join(f"# Page {i}\n\n{text.strip()}" for i, text in enumerate(pages, 1) if text)
 
 
-def _docx_to_text(path: Path) -> str:
+def _docx_to_text(path: Path, data: bytes) -> str:
     import zipfile
 
     import docx
+    from docx.opc.exceptions import OpcError
 
     try:
-        document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as err:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, OpcError, KeyError, ValueError) as err:
         raise UnreadableDocument(f"{path.name}: not a readable .docx file ({err}).") from err
     lines = []
     for paragraph in document.paragraphs:
@@ -82,13 +84,14 @@ def load_text(path: Path, data: bytes) -> str:
             f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}."
         )
     if suffix == ".pdf":
-        text = _pdf_to_text(path)
+        text = _pdf_to_text(path, data)
     elif suffix == ".docx":
-        text = _docx_to_text(path)
+        text = _docx_to_text(path, data)
     elif suffix in {".html", ".htm"}:
         text = _html_to_text(_decode_text(data, path))
     else:
         text = _decode_text(data, path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise UnreadableDocument(f"{path.name}: contains no text to index.")
     return text

@@ -18,7 +18,7 @@ CHROMIUM_ARGS = [
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package"),
 ]
 
 

@@ -130,10 +130,11 @@ def test_single_paragraph_longer_than_max_is_hard_split():
     chunks = chunk_text(SINGLE_HUGE_PARAGRAPH, max_chars=max_chars)
     paragraph = SINGLE_HUGE_PARAGRAPH.split("\n\n", 1)[1].strip()
     assert len(paragraph) > 2 * max_chars
-    assert len(chunks) == -(-len(paragraph) // max_chars)
+    assert len(chunks) >= -(-len(paragraph) // max_chars)
     assert all(c.heading == "Big" for c in chunks)
-    assert "".join(c.text for c in chunks) == paragraph
-    assert [len(c.text) for c in chunks[:-1]] == [max_chars] * (len(chunks) - 1)
+    # cut at spaces: no word is split, and only the spaces at the cuts are dropped
+    assert " ".join(c.text for c in chunks) == paragraph
+    assert all(max_chars - 20 <= len(c.text) <= max_chars for c in chunks[:-1])
     for chunk in chunks:
         assert chunk.text == SINGLE_HUGE_PARAGRAPH[chunk.start:chunk.end]
 
@@ -145,11 +146,6 @@ def test_small_paragraphs_are_grouped_up_to_the_limit():
     assert [c.text for c in chunks] == ["aaaa\n\naaaa\n\naaaa"] * 3 + ["aaaa"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: CRLF line endings: _PARAGRAPH_BREAK (\\n[ \\t]*\\n) never matches "
-    "'\\r\\n\\r\\n', so a Windows file is one paragraph and is hard-split mid-word",
-    strict=True,
-)
 def test_crlf_document_splits_at_paragraph_boundaries_like_lf():
     lf = "# Title\n\n" + "\n\n".join(_paragraphs(8))
     crlf = lf.replace("\n", "\r\n")
@@ -158,21 +154,11 @@ def test_crlf_document_splits_at_paragraph_boundaries_like_lf():
     assert crlf_texts == lf_texts
 
 
-@pytest.mark.xfail(
-    reason="BUG: _HEADING's trailing [ \\t#]* strips a '#' that belongs to the title "
-    "('# Intro to C#' -> 'Intro to C'); a closing sequence needs a space before it",
-    strict=True,
-)
 def test_heading_ending_in_hash_keeps_it():
     (chunk,) = chunk_text("# Intro to C#\n\nbody")
     assert chunk.heading == "Intro to C#"
 
 
-@pytest.mark.xfail(
-    reason="BUG: _hard_split cuts blindly every max_chars, so a long run of spaces inside a "
-    "paragraph yields a whitespace-only chunk (embedded and retrievable as an empty passage)",
-    strict=True,
-)
 def test_hard_split_never_yields_whitespace_only_chunks():
     text = "a" + " " * 2500 + "b"
     assert all(c.text.strip() for c in chunk_text(text, max_chars=1000))

@@ -212,11 +212,6 @@ def test_identical_files_at_different_paths_do_not_collide(index, tmp_path):
     assert index.count() == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: a file whose text yields no chunks (only headings) makes "
-    "`zip(*records, strict=True)` unpack nothing -> ValueError that aborts the whole ingest",
-    strict=True,
-)
 def test_file_with_only_headings_does_not_stop_the_others(index, docs_dir):
     (docs_dir / "stub.md").write_text("# Title\n\n## Section to be written\n")
     report = ingest_paths(index, [docs_dir])
@@ -224,11 +219,6 @@ def test_file_with_only_headings_does_not_stop_the_others(index, docs_dir):
     assert key(docs_dir / "stub.md") not in report.added
 
 
-@pytest.mark.xfail(
-    reason="BUG: a corrupt .docx raises docx's PackageNotFoundError, which load_text does not "
-    "turn into UnreadableDocument, so it escapes ingest_paths and stops every other file",
-    strict=True,
-)
 def test_corrupt_docx_does_not_stop_the_others(index, docs_dir):
     (docs_dir / "broken.docx").write_bytes(b"not a zip at all")
     good = docx.Document()

@@ -164,11 +164,6 @@ def test_zip_that_is_not_a_docx_is_unreadable(tmp_path):
         load_text(path, data)
 
 
-@pytest.mark.xfail(
-    reason="BUG: python-docx raises docx.opc.exceptions.PackageNotFoundError (not a "
-    "BadZipFile) for a file that is not a zip; _docx_to_text does not catch it",
-    strict=True,
-)
 @pytest.mark.parametrize("data", [b"this is not a zip file", docx_bytes()[:200], b""],
                          ids=["not-a-zip", "truncated", "empty"])
 def test_corrupt_docx_is_unreadable(tmp_path, data):
@@ -191,11 +186,6 @@ def test_whitespace_only_content_is_unreadable(tmp_path, content):
         load_text(path, data)
 
 
-@pytest.mark.xfail(
-    reason="BUG: PDF and .docx loaders ignore the `data` argument and re-read `path`, so the "
-    "parsed text can differ from the bytes that were hashed (and a missing path raises OSError)",
-    strict=True,
-)
 def test_pdf_is_parsed_from_the_given_bytes(tmp_path):
     path = tmp_path / "doc.pdf"
     path.write_bytes(minimal_pdf("Old version"))

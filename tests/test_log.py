@@ -147,12 +147,6 @@ def test_conversation_title_is_truncated_to_80_characters(log):
     assert conversation["title"] == "q" * 80
 
 
-@pytest.mark.xfail(
-    reason="BUG: record_turn is not atomic: `with db.conn:` opens no transaction, so "
-    "sqlite-utils' insert() BEGINs and COMMITs the conversations row by itself before the "
-    "turns insert fails (fix: `with self._db() as db, db.atomic():`)",
-    strict=True,
-)
 def test_failed_turn_insert_leaves_no_orphan_conversation(log):
     log.record_turn(make_turn(turn_id="dup", conversation_id="first"))
     with pytest.raises(LogUnavailable):

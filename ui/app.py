@@ -1,4 +1,4 @@
-"""The chat page: streamed answers, a sources panel, feedback, retry/stop/clear, past conversations."""
+"""The chat page: streamed answers, sources panel, feedback, retry/stop/clear, past chats."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Turn results into the Markdown/HTML the chat page shows; pure functions, tested without a browser."""
+"""Turn results into the Markdown/HTML the chat page shows (pure functions)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ REFUSAL_TITLES = {
 def refusal_html(turn: Turn) -> str:
     title = REFUSAL_TITLES.get(turn.reason, "Not answered")
     parts = [
-        '<div class="refusal" data-reason="{}">'.format(html.escape(turn.reason)),
+        f'<div class="refusal" data-reason="{html.escape(turn.reason)}">',
         f"<strong>\u26d4 {html.escape(title)}</strong>",
         f"<p>{html.escape(turn.answer)}</p>",
     ]
