@@ -178,5 +178,15 @@ def feedback(turn_id: str, rating: str, reason: str | None, correction: str | No
     click.echo("Feedback saved.")
 
 
+def _register_subcommands() -> None:
+    from assistant.finetune.cli import finetune_group
+    from evals.cli import eval_group
+
+    main.add_command(eval_group, "eval")
+    main.add_command(finetune_group, "finetune")
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

@@ -69,7 +69,7 @@ class ConversationLog:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def record_turn(self, turn: Turn, cached_from_turn_id: str | None = None) -> str:
+    def record_turn(self, turn: Turn) -> str:
         """Store one turn (and its conversation, on first use) atomically; returns the turn id."""
         turn_id = turn.turn_id or new_id()
         row = {
@@ -88,7 +88,7 @@ class ConversationLog:
             "searched_for": turn.searched_for,
             "cache_hit": int(turn.cache_hit),
             "cache_similarity": turn.cache_similarity,
-            "cached_from_turn_id": cached_from_turn_id,
+            "cached_from_turn_id": turn.cached_from_turn_id,
             "guard_json": json.dumps(turn.guard),
             "model": turn.model,
             "adapter": turn.adapter,
@@ -98,6 +98,8 @@ class ConversationLog:
             "first_token_ms": turn.first_token_ms,
             "prompt_tokens": turn.prompt_tokens,
             "completion_tokens": turn.completion_tokens,
+            "low_confidence": int(turn.low_confidence),
+            "reasked": int(turn.reasked),
         }
         with self._db() as db, db.atomic():  # one transaction: both rows or neither
             db["conversations"].insert(
@@ -106,6 +108,13 @@ class ConversationLog:
                 ignore=True,
             )
             db["turns"].insert(row)
+            if turn.guard:
+                db["guard_decisions"].insert_all(
+                    {"turn_id": turn_id, "stage": d.get("stage"), "validator": d.get("validator"),
+                     "outcome": d.get("outcome"), "action": d.get("action"),
+                     "detail": d.get("detail")}
+                    for d in turn.guard
+                )
         return turn_id
 
     def record_feedback(
@@ -156,6 +165,9 @@ class ConversationLog:
             row["feedback"] = list(
                 db["feedback"].rows_where("turn_id = ?", [turn_id], order_by="id")
             )
+            row["guard_decisions"] = list(
+                db["guard_decisions"].rows_where("turn_id = ?", [turn_id], order_by="id")
+            )
             return row
 
     def feedback(self) -> list[dict]:
@@ -205,6 +217,10 @@ def turn_from_row(row: dict) -> Turn:
         invalid_citations=row["invalid_citations"] or 0,
         notices=json.loads(row["notices_json"] or "[]"),
         searched_for=row["searched_for"] or "",
+        cache_hit=bool(row["cache_hit"]),
+        cache_similarity=row["cache_similarity"],
+        cached_from_turn_id=row["cached_from_turn_id"],
+        low_confidence=bool(row.get("low_confidence")),
         model=row["model"] or "",
         adapter=row["adapter"],
         turn_id=row["id"],

@@ -57,3 +57,24 @@ def m001_initial(db):
         foreign_keys=[("turn_id", "turns", "id")],
     )
     db["feedback"].create_index(["turn_id"])
+
+
+@migrations()
+def m002_guard_decisions_and_confidence(db):
+    # One row per guard decision: which validator, what it found, what was done about it.
+    db["guard_decisions"].create(
+        {
+            "id": int,
+            "turn_id": str,
+            "stage": str,  # input | output | passage
+            "validator": str,
+            "outcome": str,  # pass | fail
+            "action": str,  # none | redact | reask | drop_sentences | refuse | escape
+            "detail": str,
+        },
+        pk="id",
+        foreign_keys=[("turn_id", "turns", "id")],
+    )
+    db["guard_decisions"].create_index(["turn_id"])
+    db["turns"].add_column("low_confidence", int)
+    db["turns"].add_column("reasked", int)

@@ -41,19 +41,26 @@ def is_converted(model_dir: Path) -> bool:
 def convert_bundled_model(
     model_dir: Path, progress: Callable[[str], None] = print
 ) -> Path:
-    """Dequantize the bundled GGUF file once into a safetensors model directory.
+    """Dequantize the bundled GGUF file once into a safetensors model directory."""
+    if is_converted(model_dir):
+        return model_dir
+    gguf = bundled_gguf_path()
+    progress(f"Converting the bundled model {gguf.name} to safetensors (once, about a minute)...")
+    started = time.monotonic()
+    convert_gguf(gguf, model_dir)
+    progress(f"Model converted in {time.monotonic() - started:.0f} s -> {model_dir}")
+    return model_dir
+
+
+def convert_gguf(gguf: Path, model_dir: Path) -> Path:
+    """GGUF file -> bfloat16 safetensors model directory (with its tokenizer).
 
     Written to a temporary sibling and renamed into place, so an interrupted conversion never
     leaves a half-written model behind.
     """
-    if is_converted(model_dir):
-        return model_dir
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    gguf = bundled_gguf_path()
-    progress(f"Converting the bundled model {gguf.name} to safetensors (once, about a minute)...")
-    started = time.monotonic()
     model = AutoModelForCausalLM.from_pretrained(
         str(gguf.parent),
         gguf_file=gguf.name,
@@ -64,7 +71,6 @@ def convert_bundled_model(
     # A dequantized model is a plain dense model: drop every trace of the GGUF quantizer so
     # that loading the saved copy does not go through the GGUF path again.
     model.hf_quantizer = None
-    model.config.quantization_config = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.name_or_path = BUNDLED_MODEL_NAME
@@ -80,7 +86,6 @@ def convert_bundled_model(
         staging.rename(model_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    progress(f"Model converted in {time.monotonic() - started:.0f} s -> {model_dir}")
     return model_dir
 
 

@@ -29,9 +29,18 @@ from assistant.records import (
     NOT_IN_SOURCES,
     REFUSAL_MESSAGES,
     STOPPED,
+    UNGROUNDED,
+    Citation,
+    Passage,
     Turn,
 )
 from assistant.retrieval import evidence_passages, has_evidence, to_passages
+
+
+def _decisions(stage: str, decisions) -> list[dict]:
+    return [{"stage": stage, "validator": d.validator, "outcome": d.outcome,
+             "action": d.action, "detail": d.detail} for d in decisions]
+
 
 # What the system prompt tells the model to say when the sources lack the answer.
 MODEL_DECLINE_PHRASE = "cannot find this in my sources"
@@ -55,11 +64,14 @@ class _State:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, index, generator, log: ConversationLog | None):
+    def __init__(self, settings: Settings, index, generator, log: ConversationLog | None,
+                 guards=None, cache=None):
         self.settings = settings
         self.index = index
         self.generator = generator
         self.log = log
+        self.guards = guards  # assistant.guards.Guards, or None: no input/output checks
+        self.cache = cache  # assistant.semantic_cache.SemanticCache, or None: no caching
         self._kb_version: str | None = None
         self.chain: Runnable = (
             RunnableLambda(self._prepare, name="prepare")
@@ -114,13 +126,56 @@ class Pipeline:
         return state
 
     def _input_guard(self, state: _State) -> _State:
-        # Place of the guardrails-ai input guard (PII, secrets, injection): its decisions go
-        # to turn.guard and the log's guard_json. No rules are configured yet.
+        """PII and secrets redacted before the cache, the model and the log see the question;
+        injection attempts and abuse refused with a visible reason."""
+        if state.done or self.guards is None:
+            return state
+        turn = state.turn
+        verdict = self.guards.check_input(turn.question)
+        turn.guard.extend(_decisions("input", verdict.decisions))
+        turn.question = verdict.text
+        if verdict.blocked:
+            turn.refused, turn.reason = True, verdict.reason
+            turn.answer = verdict.message or REFUSAL_MESSAGES.get(verdict.reason, "")
+            state.done = True
+        elif verdict.message:
+            turn.notices.append(verdict.message)
         return state
 
+    def cache_scope(self):
+        from assistant.semantic_cache import CacheScope
+
+        return CacheScope(kb_version=self.kb_version(), model=self.generator.name,
+                          adapter=self.generator.adapter, prompt_version=PROMPT_VERSION,
+                          guard_version=self._guard_version())
+
+    def _guard_version(self) -> str:
+        if self.guards is None:
+            return "none"
+        from assistant.guards import GUARD_RULES_VERSION
+
+        return GUARD_RULES_VERSION
+
     def _semantic_cache(self, state: _State) -> _State:
-        # Place of the GPTCache lookup (hit -> serve the earlier answer, logged as cache_hit).
-        # No cache is configured yet, so every turn is a miss.
+        """A similar enough earlier question (same knowledge base, model, adapter, prompt and
+        guard rules) is answered with the earlier answer and its citations."""
+        turn = state.turn
+        if state.done or self.cache is None or not state.request.use_cache or turn.unverified:
+            return state
+        hit = self.cache.lookup(turn.question, self.cache_scope())
+        if hit is None:
+            return state
+        turn.cache_hit, turn.cache_similarity = True, round(hit.similarity, 4)
+        turn.cached_from_turn_id = hit.turn_id
+        turn.answer = hit.answer
+        turn.citations = [Citation(**c) for c in hit.citations]
+        turn.passages = [
+            Passage(c.n, c.chunk_id, c.source, c.heading, c.text, c.score, 0, 0)
+            for c in turn.citations
+        ]
+        turn.searched_for = (f"Served from the cache: an earlier answer to \u201c{hit.question}"
+                             f"\u201d (similarity {hit.similarity:.2f}).")
+        state.done = True
         return state
 
     def _retrieve(self, state: _State) -> _State:
@@ -156,10 +211,25 @@ class Pipeline:
             turn.passages if turn.unverified
             else evidence_passages(turn.passages, self.settings.min_relevance)
         )
+        attempt = 1
+        while True:
+            text = yield from self._stream_answer(state, passages, strict=attempt > 1)
+            if text is None:  # the model failed; turn already says why
+                return
+            if not self._settle_answer(state, text, passages, attempt):
+                return
+            attempt += 1
+            turn.reasked = True
+            yield ("reset", "The first answer failed a check; asking the model once more.")
+
+    def _stream_answer(self, state: _State, passages, strict: bool):
+        """Stream one answer; returns its text, or None when generation failed."""
+        turn = state.turn
         pieces: list[str] = []
         try:
             generation = self.generator.stream(
-                build_messages(turn.question, passages), self.settings.max_new_tokens
+                build_messages(turn.question, passages, strict=strict),
+                self.settings.max_new_tokens,
             )
             generation.stop_event = state.request.stop_event
             for piece in generation:
@@ -167,39 +237,63 @@ class Pipeline:
                     turn.first_token_ms = int((time.monotonic() - state.started) * 1000)
                 pieces.append(piece)
                 yield ("token", piece)
-            turn.prompt_tokens = generation.prompt_tokens
-            turn.completion_tokens = generation.completion_tokens
+            turn.prompt_tokens += generation.prompt_tokens
+            turn.completion_tokens += generation.completion_tokens
         except ModelUnavailable as err:
             turn.refused, turn.reason, turn.answer = True, MODEL_UNAVAILABLE, str(err)
-            return
+            return None
         except Exception as err:  # a broken generation must not take the app down
             turn.refused, turn.reason = True, GENERATION_FAILED
             turn.answer = f"{REFUSAL_MESSAGES[GENERATION_FAILED]} ({type(err).__name__}: {err})"
-            return
+            return None
+        return "".join(pieces)
 
-        cited = resolve_citations("".join(pieces), passages)
+    def _settle_answer(self, state: _State, text: str, passages, attempt: int) -> bool:
+        """Decide answer / low-confidence answer / refusal; True asks the model once more."""
+        turn = state.turn
+        cited = resolve_citations(text, passages)
         turn.answer, turn.citations = cited.text, cited.citations
         turn.invalid_citations = cited.invalid_count
-        if cited.invalid_count:
-            turn.notices.append(
-                f"Removed {cited.invalid_count} citation marker(s) that pointed to no source."
-            )
         if state.request.stop_event.is_set():
             turn.reason = STOPPED
             turn.notices.append("Stopped before the answer was complete.")
-        elif MODEL_DECLINE_PHRASE in turn.answer.lower():
+            return False
+        if MODEL_DECLINE_PHRASE in turn.answer.lower():
             turn.refused, turn.reason = True, NOT_IN_SOURCES
-            turn.answer = REFUSAL_MESSAGES[NOT_IN_SOURCES]
-            turn.citations = []
-        elif not turn.answer:
+            turn.answer, turn.citations = REFUSAL_MESSAGES[NOT_IN_SOURCES], []
+            return False
+        if not turn.answer:
             turn.refused, turn.reason = True, GENERATION_FAILED
             turn.answer = REFUSAL_MESSAGES[GENERATION_FAILED]
-        else:
-            turn.reason = ANSWERED
-            if not turn.citations:
-                turn.notices.append(
-                    "This answer cites none of the sources: check it against the passages shown."
-                )
+            return False
+        if self.guards is not None:
+            verdict = self.guards.check_output(text, passages, attempt=attempt)
+            turn.guard.extend(_decisions("output", verdict.decisions))
+            if verdict.needs_reask and attempt == 1:
+                return True
+            if verdict.refused:
+                turn.refused, turn.reason = True, verdict.reason or UNGROUNDED
+                turn.answer = REFUSAL_MESSAGES.get(turn.reason, verdict.message)
+                turn.citations = []
+                if verdict.message:
+                    turn.notices.append(verdict.message)
+                return False
+            cited = resolve_citations(verdict.text, passages)
+            turn.answer, turn.citations = cited.text, cited.citations
+            turn.low_confidence = verdict.low_confidence
+            if verdict.message:
+                turn.notices.append(verdict.message)
+        if turn.invalid_citations:
+            turn.notices.append(
+                f"Removed {turn.invalid_citations} citation marker(s) that pointed to no source."
+            )
+        turn.reason = ANSWERED
+        if not turn.citations:
+            turn.low_confidence = True
+            turn.notices.append(
+                "This answer cites none of the sources: check it against the passages shown."
+            )
+        return False
 
     def _finish(self, state: _State) -> Turn:
         turn = state.turn
@@ -210,4 +304,27 @@ class Pipeline:
                 turn.logged = True
             except LogUnavailable as err:
                 turn.log_error = str(err)
+        if self._cacheable(state):
+            self.cache.store(turn.question, self.cache_scope(), turn.turn_id, turn.answer,
+                             [c.to_dict() for c in turn.citations])
         return turn
+
+    def _cacheable(self, state: _State) -> bool:
+        """Only logged, guard-passing, cited answers; never refusals, unverified, stopped or
+        low-confidence ones (and thumbs-down evicts, see record_feedback)."""
+        turn = state.turn
+        return (self.cache is not None and turn.logged and not turn.cache_hit
+                and turn.reason == ANSWERED and not turn.unverified
+                and not turn.low_confidence and bool(turn.citations))
+
+    def record_feedback(self, turn_id: str, rating: str, reason: str | None = None,
+                        correction: str | None = None) -> None:
+        """Store a rating; a thumbs-down also evicts the answer from the semantic cache."""
+        if self.log is None:
+            raise LogUnavailable("No conversation log is configured; feedback not saved.")
+        self.log.record_feedback(turn_id, rating, reason, correction)
+        if rating == "down" and self.cache is not None:
+            self.cache.evict(turn_id)
+            row = self.log.turn(turn_id)
+            if row and row.get("cached_from_turn_id"):
+                self.cache.evict(row["cached_from_turn_id"])

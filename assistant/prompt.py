@@ -14,6 +14,12 @@ SYSTEM_PROMPT = (
     "reply exactly: I cannot find this in my sources."
 )
 
+# Added to the system prompt when the output guard asks the model once more.
+STRICT_SUFFIX = (
+    " Your previous answer was not supported by the sources. Use only facts stated in the "
+    "sources, keep their wording, and end every sentence with its source number."
+)
+
 # Keep each passage short enough that four of them and a long question fit the context.
 MAX_PASSAGE_CHARS = 1200
 
@@ -26,12 +32,12 @@ def format_sources(passages: list[Passage]) -> str:
     return "\n\n".join(blocks)
 
 
-def build_messages(question: str, passages: list[Passage]) -> list[dict]:
+def build_messages(question: str, passages: list[Passage], strict: bool = False) -> list[dict]:
     if passages:
         user = f"Sources:\n\n{format_sources(passages)}\n\nQuestion: {question}"
     else:
         user = f"Sources: (none)\n\nQuestion: {question}"
     return [
-        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "system", "content": SYSTEM_PROMPT + (STRICT_SUFFIX if strict else "")},
         {"role": "user", "content": user},
     ]

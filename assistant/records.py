@@ -47,6 +47,11 @@ EMPTY_QUESTION = "EMPTY_QUESTION"
 MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
 GENERATION_FAILED = "GENERATION_FAILED"
 STOPPED = "STOPPED"
+PROMPT_INJECTION = "PROMPT_INJECTION"
+UNSAFE_INPUT = "UNSAFE_INPUT"
+UNGROUNDED = "UNGROUNDED"
+PII_IN_OUTPUT = "PII_IN_OUTPUT"
+SYSTEM_PROMPT_LEAK = "SYSTEM_PROMPT_LEAK"
 NOT_IN_SOURCES = "NOT_IN_SOURCES"  # the model itself said the passages lack the answer
 
 REFUSAL_MESSAGES = {
@@ -55,6 +60,12 @@ REFUSAL_MESSAGES = {
     MODEL_UNAVAILABLE: "The language model is not available, so I cannot write an answer.",
     GENERATION_FAILED: "Something went wrong while writing the answer.",
     NOT_IN_SOURCES: "The passages I found do not contain the answer to this question.",
+    PROMPT_INJECTION: "This message looks like an attempt to override my instructions, so I "
+    "did not process it.",
+    UNSAFE_INPUT: "I can't help with this message because it contains abusive language.",
+    UNGROUNDED: "I could not write an answer that my sources support, so I am not giving one.",
+    PII_IN_OUTPUT: "The answer contained personal data, so I withheld it.",
+    SYSTEM_PROMPT_LEAK: "The answer repeated my internal instructions, so I withheld it.",
 }
 
 
@@ -75,7 +86,10 @@ class Turn:
     searched_for: str = ""
     cache_hit: bool = False
     cache_similarity: float | None = None
-    guard: list[dict] = field(default_factory=list)
+    cached_from_turn_id: str | None = None
+    guard: list[dict] = field(default_factory=list)  # {stage, validator, outcome, action, detail}
+    low_confidence: bool = False
+    reasked: bool = False
     model: str = ""
     adapter: str | None = None
     prompt_version: str = ""
@@ -101,7 +115,10 @@ class Turn:
             "retrieved": [p.to_dict() for p in self.passages],
             "cache_hit": self.cache_hit,
             "cache_similarity": self.cache_similarity,
+            "cached_from_turn_id": self.cached_from_turn_id,
             "guard": self.guard,
+            "low_confidence": self.low_confidence,
+            "reasked": self.reasked,
             "turn_id": self.turn_id,
             "conversation_id": self.conversation_id,
             "model": self.model,

@@ -48,6 +48,18 @@ def ingest_handbook(index: KnowledgeIndex, progress: Callable[[str], None] = pri
     return report
 
 
+def resolve_adapter(settings: Settings) -> Path | None:
+    """ASSISTANT_ADAPTER wins ("none" = base model); else the live adapter of the data dir."""
+    from assistant.finetune.adapters import BASE_MODEL, install_shipped
+
+    if settings.adapter == BASE_MODEL:
+        return None
+    if settings.adapter:
+        return settings.adapter_path()
+    live = install_shipped(settings.adapters_dir)
+    return settings.adapters_dir / live if live else None
+
+
 def make_generator(settings: Settings, progress: Callable[[str], None] = print):
     try:
         if settings.model_path is not None:
@@ -59,7 +71,7 @@ def make_generator(settings: Settings, progress: Callable[[str], None] = print):
     except ModelUnavailable as err:
         progress(f"WARNING: {err}")
         return UnavailableGenerator(str(err))
-    return LocalGenerator(Path(model_dir), settings.adapter_path(), name=name)
+    return LocalGenerator(Path(model_dir), resolve_adapter(settings), name=name)
 
 
 def open_assistant(

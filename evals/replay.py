@@ -275,3 +275,21 @@ def record_replay(store, info, results: list[ItemResult], embed=None, k: int = 5
     rows = [ItemRow(r.id, r.question, r.reference, r.answer, scores, r.to_dict())
             for r, scores in zip(results, per_item, strict=True)]
     return store.save_run(info, summary, rows, duration_ms)
+
+
+def rescore_run(store, run_id: str, embed=None) -> str:
+    """Score a stored replay run's answers again with the current metrics, as a new run."""
+    from evals.scoring import metric_versions
+    from evals.store import RunInfo
+
+    run = store.run(run_id)
+    if run is None or run["kind"] != "replay":
+        raise KeyError(f"no replay run with id {run_id}")
+    results = [ItemResult.from_dict(item["data"]) for item in store.items(run_id)]
+    keep = ("kind", "model", "adapter", "adapter_hash", "prompt_version", "kb_version",
+            "dataset", "dataset_hash", "git_commit")
+    info = RunInfo(**{k: run[k] for k in keep}, name=f"{run['name']} (rescored)",
+                   metric_versions=metric_versions(),
+                   config={**run["config"], "rescored_from": run_id})
+    return record_replay(store, info, results, embed, k=run["config"].get("top_k", 5),
+                         duration_ms=run["duration_ms"])

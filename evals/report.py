@@ -13,7 +13,7 @@ import json
 from html import escape
 from pathlib import Path
 
-from evals.scoring import HIGHER_IS_BETTER, HUNDRED_SCALE
+from evals.scoring import HUNDRED_SCALE
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #1b1b1b; max-width: 1400px; }
@@ -115,7 +115,7 @@ def distributions_png(per_item: list[dict]) -> str | None:
         ax.hist(values, bins=10, range=(0, 1) if name != "answer_relevance" else None,
                 color="#55a868")
         ax.set_title(name, fontsize=9)
-    fig.suptitle("Per-item score distributions")
+    fig.suptitle("Per-item score distributions", y=1.04)
     return _png(fig)
 
 
@@ -246,11 +246,19 @@ def comparison_html(comparison: dict, baseline: dict, candidate: dict,
               f"{escape(', '.join(verdict['verdict']['regressions']))}</span>")
     images = [_img(wtl_png(verdict["win_tie_loss"]), "win tie loss")]
     bars = metric_bars_png(
-        {m: d for m, d in verdict["deltas"].items() if m in HIGHER_IS_BETTER
-         and m not in ("duration_ms", "first_token_ms", "completion_tokens")},
+        {m: {"mean": d["delta"], "low": d["low"], "high": d["high"]}
+         for m, d in verdict["deltas"].items()
+         if m not in ("duration_ms", "first_token_ms", "completion_tokens")},
         "Candidate − baseline, with paired bootstrap 95% CIs")
     if bars:
         images.append(_img(bars, "metric deltas"))
+    latency = histogram_png(
+        {f"{side} total (ms)": [i["scores"]["duration_ms"] for i in side_items
+                                if i.get("scores", {}).get("duration_ms") is not None]
+         for side, side_items in (("baseline", baseline_items), ("candidate", candidate_items))},
+        "Latency", "milliseconds")
+    if latency:
+        images.append(_img(latency, "latency histogram"))
     body = [
         f"<h1>Comparison {escape(comparison['id'])}: {status}</h1>",
         f"<p class=meta>baseline {escape(baseline['id'])} ({escape(baseline.get('name') or '')})"
@@ -303,12 +311,19 @@ def run_markdown(run: dict) -> str:
         lines.append(f"| {metric} | {_fmt(a.get('mean'))} | "
                      f"[{_fmt(a.get('low'))}, {_fmt(a.get('high'))}] | {a.get('n', '')} |")
     for name, score in (summary.get("corpus") or {}).items():
-        lines.append(f"| corpus {name} | {_fmt(score['score'])} | `{score['signature']}` | |")
+        signature = score["signature"].replace("|", "\\|")
+        lines.append(f"| corpus {name} | {_fmt(score['score'])} | `{signature}` | |")
     scalars = {k: v for k, v in (summary.get("overview") or {}).items()
                if not isinstance(v, dict | list)}
+    if summary.get("calibration"):
+        scalars["calibration_ece"] = summary["calibration"].get("ece")
     if scalars:
         lines += ["", "| | |", "|---|---:|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in scalars.items()]
+    if summary.get("per_subject"):
+        lines += ["", "| subject | accuracy | std. error | n |", "|---|---:|---:|---:|"]
+        lines += [f"| {s} | {_fmt(a['mean'])} | {_fmt(a['stderr'])} | {a['n']} |"
+                  for s, a in summary["per_subject"].items() if a]
     return "\n".join(lines)
 
 

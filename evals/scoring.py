@@ -16,6 +16,7 @@ A score that does not apply is None (left out of means and of paired comparisons
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from evals.metrics import (
@@ -36,6 +37,7 @@ from evals.metrics import (
 from evals.replay import ItemResult
 from evals.stats import bootstrap_ci, mean_with_stderr
 
+_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 EmbedFn = Callable[[list[str]], Sequence[Sequence[float]]]
 
 # Scores on sacrebleu's 0-100 scale; all others are in [0, 1] (or ms for latency).
@@ -47,12 +49,17 @@ HIGHER_IS_BETTER = {
     "citation_precision": True, "answer_relevance": True, "cites_gold_source": True,
     "refusal_correct": True, "refused": False, "judge": True,
     "duration_ms": False, "first_token_ms": False, "completion_tokens": False,
+    "correct": True, "cites_own_passage": True, "worst_case": True, "original": True,
+    "typos": True, "casing": True, "whitespace": True, "contractions": True,
+    "refusal_flips": False, "citation_valid": True, "thumbs_up": True, "cache_hit": True,
+    "p_gold": True,
 }
 
 SCORING_VERSIONS = {
     "answer_relevance": "minilm-cosine-question-answer-1",
     "cites_gold_source": "cited-source-in-gold-1",
     "refusal_correct": "refused-eq-not-answerable-1",
+    "reference_metrics_input": "answer-without-citation-markers-1",
 }
 
 
@@ -72,7 +79,14 @@ def answer_relevance(question: str, answer: str, embed: EmbedFn) -> float:
     return cosine(q_vec, a_vec)
 
 
+def strip_markers(answer: str) -> str:
+    """The answer without its [n] citation markers (references carry none)."""
+    return " ".join(_MARKER.sub(" ", answer).split()).replace(" .", ".")
+
+
 def reference_scores(answer: str, reference: str) -> dict[str, float]:
+    """Text metrics of the answer (citation markers removed) against the reference."""
+    answer = strip_markers(answer)
     return {
         "exact_match": exact_match(answer, reference),
         "token_f1": token_f1(answer, reference),
@@ -113,7 +127,7 @@ def corpus_scores(results: list[ItemResult]) -> dict:
     scored = [r for r in results if r.answerable and r.reference]
     if not scored:
         return {}
-    answers = [r.answer for r in scored]
+    answers = [strip_markers(r.answer) for r in scored]
     references = [r.reference for r in scored]
     return {"bleu": bleu(answers, references).to_dict(),
             "chrf": chrf(answers, references).to_dict()}

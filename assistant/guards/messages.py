@@ -1,0 +1,86 @@
+"""Plain-English wording shown to the user for each guard outcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from assistant.guards import pii, secret_keys
+from assistant.guards.verdicts import (
+    ANSWER_TOO_LONG,
+    EMPTY_ANSWER,
+    INVALID_CITATIONS,
+    PII_IN_OUTPUT,
+    PROMPT_INJECTION,
+    SYSTEM_PROMPT_LEAK,
+    UNGROUNDED,
+    UNSAFE_INPUT,
+    UNSAFE_OUTPUT,
+)
+
+REASON_MESSAGES = {
+    PROMPT_INJECTION: (
+        "I can't act on this message: it looks like an attempt to change my instructions "
+        "or reveal my configuration."
+    ),
+    UNSAFE_INPUT: (
+        "I can't help with this message because it contains abusive language or asks for "
+        "harmful instructions."
+    ),
+    UNGROUNDED: "I could not check this answer against my sources, so I am not showing it.",
+    SYSTEM_PROMPT_LEAK: "I withheld this answer because it repeated my internal instructions.",
+    PII_IN_OUTPUT: "I withheld this answer because it contained personal data or secrets.",
+    INVALID_CITATIONS: "I withheld this answer because its citations pointed to no source.",
+    UNSAFE_OUTPUT: "I withheld this answer because it contained active web content.",
+    ANSWER_TOO_LONG: "I withheld this answer because it was far longer than allowed.",
+    EMPTY_ANSWER: "The answer came back empty.",
+}
+
+LOW_CONFIDENCE_MESSAGE = (
+    "This answer is only weakly supported by the sources; check it against the passages shown."
+)
+REASK_MESSAGE = "The first draft did not pass my checks, so I asked the model again more strictly."
+
+
+def _names(kind: str) -> tuple[str, str]:
+    if kind in pii.NAMES:
+        return pii.NAMES[kind]
+    return secret_keys.name_of(kind)
+
+
+def _count_phrase(kind: str, n: int) -> str:
+    one, many = _names(kind)
+    return one if n == 1 else f"{n} {many}"
+
+
+def join_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe_kinds(kinds: Counter) -> str:
+    """Counter({"email": 1, "card": 2}) -> "an email address and 2 card numbers"."""
+    phrases, seen = [], set()
+    for kind, n in kinds.items():
+        name = _names(kind)[0]
+        if name in seen:  # several secret kinds share a wording
+            continue
+        seen.add(name)
+        total = sum(m for k, m in kinds.items() if _names(k)[0] == name)
+        phrases.append(_count_phrase(kind, total))
+    return join_list(phrases)
+
+
+def removed_from_message(kinds: Counter) -> str:
+    return f"I removed {describe_kinds(kinds)} from your message before processing it."
+
+
+def removed_from_answer(kinds: Counter) -> str:
+    return f"I removed {describe_kinds(kinds)} from the answer."
+
+
+def sentences_dropped(n: int) -> str:
+    return (
+        "I removed 1 sentence that my sources do not support."
+        if n == 1 else f"I removed {n} sentences that my sources do not support."
+    )

@@ -1,0 +1,68 @@
+"""What the guards return: one Decision per validator, and a verdict per input or output."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# Reason codes (logged in the turn's `reason` column and shown through REASON_MESSAGES).
+PROMPT_INJECTION = "PROMPT_INJECTION"
+UNSAFE_INPUT = "UNSAFE_INPUT"
+UNGROUNDED = "UNGROUNDED"
+PII_IN_OUTPUT = "PII_IN_OUTPUT"
+SYSTEM_PROMPT_LEAK = "SYSTEM_PROMPT_LEAK"
+INVALID_CITATIONS = "INVALID_CITATIONS"
+UNSAFE_OUTPUT = "UNSAFE_OUTPUT"
+ANSWER_TOO_LONG = "ANSWER_TOO_LONG"
+EMPTY_ANSWER = "EMPTY_ANSWER"
+
+# Actions a Decision can carry.
+NONE = "none"
+REDACT = "redact"
+REASK = "reask"
+DROP_SENTENCES = "drop_sentences"
+REFUSE = "refuse"
+ESCAPE = "escape"
+FIX = "fix"  # a mechanical repair other than redaction: invalid [n] removed, text truncated
+
+PASS = "pass"
+FAIL = "fail"
+
+
+@dataclass
+class Decision:
+    """One validator's outcome, logged in its own table."""
+
+    validator: str
+    outcome: str  # "pass" | "fail"
+    action: str  # see the action names above
+    detail: str  # short, human-readable, never containing the PII/secret itself
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class InputVerdict:
+    text: str  # what to use downstream (PII and secrets redacted)
+    blocked: bool
+    reason: str | None  # PROMPT_INJECTION | UNSAFE_INPUT when blocked
+    message: str  # one plain-English sentence for the user ("" when nothing happened)
+    decisions: list[Decision] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class OutputVerdict:
+    text: str  # the answer after fixes
+    needs_reask: bool  # ask the model once more, with the stricter prompt
+    refused: bool
+    reason: str | None
+    low_confidence: bool  # allowed, with a warning (weakly grounded)
+    message: str
+    decisions: list[Decision] = field(default_factory=list)
+    dropped_sentences: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

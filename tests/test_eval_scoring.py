@@ -1,0 +1,90 @@
+"""Per-item scores of a hand-made ItemResult, checked against hand-computed values."""
+
+import math
+
+import pytest
+from sacrebleu.metrics import BLEU, CHRF
+
+from evals.replay import ItemResult
+from evals.scoring import aggregate, corpus_scores, score_item, strip_markers
+
+PASSAGE_1 = "The brevity penalty penalises candidates that are shorter than the reference."
+PASSAGE_2 = "ROUGE measures recall of n-grams."
+
+
+def result(**changes) -> ItemResult:
+    base = dict(
+        id="q1", question="What does the brevity penalty do?",
+        reference="It penalises candidates shorter than the reference.",
+        gold_sources=["bleu.md"], answerable=True,
+        answer="It penalises short candidates [1].", refused=False, reason="ANSWERED",
+        cited_sources=["rouge.md"], retrieved_sources=["rouge.md", "bleu.md"],
+        invalid_citations=0, first_token_ms=100, duration_ms=900, completion_tokens=8,
+        cited_numbers=[1], passage_numbers=[1, 2], passage_sources=["rouge.md", "bleu.md"],
+        passage_texts=[PASSAGE_1, PASSAGE_2], retrieved_scores=[0.7, 0.5],
+    )
+    return ItemResult(**{**base, **changes})
+
+
+def fake_embed(texts):
+    table = {"What does the brevity penalty do?": [1.0, 0.0],
+             "It penalises short candidates [1].": [1.0, 1.0]}
+    return [table[t] for t in texts]
+
+
+def test_answerable_item_scores_by_hand():
+    scores = score_item(result(), k=4, embed=fake_embed)
+    assert scores["exact_match"] == 0.0
+    # answer tokens {it, penalises, short, candidates}; reference {it, penalises, candidates,
+    # shorter, than, reference}: 3 in common, P = 3/4, R = 3/6, F1 = 0.6
+    assert scores["token_f1"] == pytest.approx(0.6)
+    # LCS "it penalises candidates" = 3; P = 3/4, R = 3/7 (unicode tokens keep "the")
+    assert scores["rouge_l"] == pytest.approx(2 * (3 / 4) * (3 / 7) / (3 / 4 + 3 / 7))
+    answer = "It penalises short candidates."
+    assert scores["bleu"] == pytest.approx(
+        BLEU(effective_order=True).sentence_score(answer, [result().reference]).score)
+    assert scores["chrf"] == pytest.approx(CHRF().sentence_score(answer, [result().reference])
+                                           .score)
+    assert scores["hit_at_k"] == 1.0 and scores["reciprocal_rank"] == 0.5
+    # content tokens {penalises, short, candidates}; passage 1 has 2 of them
+    assert scores["groundedness"] == pytest.approx(2 / 3)
+    assert scores["citation_precision"] == 1.0  # 2/3 >= 0.5
+    assert scores["answer_relevance"] == pytest.approx(1 / math.sqrt(2))
+    assert scores["cites_gold_source"] == 0.0  # it cited rouge.md, the gold is bleu.md
+    assert scores["refusal_correct"] == 1.0 and scores["refused"] == 0.0
+    assert scores["duration_ms"] == 900 and scores["first_token_ms"] == 100
+
+
+def test_unanswerable_refusal_scores():
+    scores = score_item(result(answerable=False, reference="", gold_sources=[], refused=True,
+                               reason="NO_EVIDENCE", answer="I found nothing reliable.",
+                               first_token_ms=None, cited_sources=[], passage_texts=[],
+                               passage_numbers=[]), k=4, embed=fake_embed)
+    assert scores["refusal_correct"] == 1.0 and scores["refused"] == 1.0
+    for name in ("token_f1", "bleu", "hit_at_k", "groundedness", "citation_precision",
+                 "answer_relevance", "duration_ms"):
+        assert scores[name] is None, name
+
+
+def test_citation_to_an_unsupporting_passage_and_refusal_on_answerable():
+    scores = score_item(result(answer="It penalises short candidates [2]."), k=1)
+    assert scores["citation_precision"] == 0.0 and scores["hit_at_k"] == 0.0
+    assert scores["answer_relevance"] is None  # no embedder given
+    refused = score_item(result(refused=True, answer="I cannot find this."), k=4)
+    assert refused["refusal_correct"] == 0.0 and refused["groundedness"] is None
+
+
+def test_corpus_scores_carry_sacrebleu_signatures():
+    corpus = corpus_scores([result(), result(id="q2", answerable=False)])
+    expected = BLEU().corpus_score(["It penalises short candidates."],
+                                   [[result().reference]]).score
+    assert corpus["bleu"]["score"] == pytest.approx(expected)
+    assert corpus["bleu"]["signature"].startswith("nrefs:1|")
+    assert "chrf" in corpus and "nc:6" in corpus["chrf"]["signature"]
+
+
+def test_aggregate_and_markers():
+    agg = aggregate([1.0, 0.0, None, 1.0, 0.0])
+    assert agg["mean"] == 0.5 and agg["n"] == 4 and agg["low"] <= 0.5 <= agg["high"]
+    assert aggregate([None]) is None
+    assert strip_markers("A [1]. B [2, 3][4] c.") == "A. B c."
