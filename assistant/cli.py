@@ -32,7 +32,20 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.group()
+class _FriendlyGroup(click.Group):
+    """Known failures (locked log, missing model) end with their message, not a traceback."""
+
+    def invoke(self, ctx):
+        from assistant.log import LogUnavailable
+        from assistant.model_store import ModelUnavailable
+
+        try:
+            return super().invoke(ctx)
+        except (LogUnavailable, ModelUnavailable) as err:
+            _fail(str(err))
+
+
+@click.group(cls=_FriendlyGroup)
 def main():
     """A local chat assistant that cites its sources and says when it cannot answer."""
 
@@ -169,11 +182,15 @@ def logs_export(output: str):
 @click.option("--correction", help="The answer it should have given.")
 def feedback(turn_id: str, rating: str, reason: str | None, correction: str | None):
     """Rate a logged answer."""
+    from assistant.feedback import record_feedback
     from assistant.log import LogUnavailable
+    from assistant.semantic_cache import SemanticCache
 
+    settings = Settings.from_env()
     try:
-        _log().record_feedback(turn_id, rating, reason, correction)
-    except LogUnavailable as err:
+        record_feedback(_log(), SemanticCache(settings.cache_dir), turn_id, rating, reason,
+                        correction)
+    except (LogUnavailable, ValueError) as err:
         _fail(str(err))
     click.echo("Feedback saved.")
 

@@ -38,6 +38,7 @@ class Settings:
     max_question_chars: int = 4000
     max_new_tokens: int = 200
     collection: str = "knowledge"
+    cache_threshold: float | None = None  # None: the semantic cache's measured default
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -52,6 +53,7 @@ class Settings:
             min_relevance=_env_float("ASSISTANT_MIN_RELEVANCE", DEFAULT_MIN_RELEVANCE),
             max_question_chars=_env_int("ASSISTANT_MAX_QUESTION_CHARS", 4000),
             max_new_tokens=_env_int("ASSISTANT_MAX_NEW_TOKENS", 200),
+            cache_threshold=_env_float("ASSISTANT_CACHE_THRESHOLD", 0.0) or None,
         )
 
     def with_changes(self, **changes) -> Settings:

@@ -184,6 +184,13 @@ class Pipeline:
         turn = state.turn
         hits = self.index.search(turn.question, k=self.settings.top_k)
         turn.passages = to_passages(hits)
+        if self.guards is not None:  # instructions planted in documents never reach the model
+            cleaned = []
+            for passage in turn.passages:
+                passage, decisions = self.guards.clean_retrieved(passage)
+                turn.guard.extend(_decisions("passage", decisions))
+                cleaned.append(passage)
+            turn.passages = cleaned
         best = turn.passages[0] if turn.passages else None
         turn.searched_for = (
             f"Searched {self.index.count()} passages ({turn.kb_version}) for: "
@@ -305,8 +312,13 @@ class Pipeline:
             except LogUnavailable as err:
                 turn.log_error = str(err)
         if self._cacheable(state):
-            self.cache.store(turn.question, self.cache_scope(), turn.turn_id, turn.answer,
-                             [c.to_dict() for c in turn.citations])
+            from assistant.semantic_cache import CacheWriteError
+
+            try:
+                self.cache.store(turn.question, self.cache_scope(), turn.turn_id, turn.answer,
+                                 [c.to_dict() for c in turn.citations])
+            except CacheWriteError:
+                pass  # the cache is an optimisation: the answer is logged and shown anyway
         return turn
 
     def _cacheable(self, state: _State) -> bool:
@@ -320,11 +332,8 @@ class Pipeline:
     def record_feedback(self, turn_id: str, rating: str, reason: str | None = None,
                         correction: str | None = None) -> None:
         """Store a rating; a thumbs-down also evicts the answer from the semantic cache."""
+        from assistant.feedback import record_feedback
+
         if self.log is None:
             raise LogUnavailable("No conversation log is configured; feedback not saved.")
-        self.log.record_feedback(turn_id, rating, reason, correction)
-        if rating == "down" and self.cache is not None:
-            self.cache.evict(turn_id)
-            row = self.log.turn(turn_id)
-            if row and row.get("cached_from_turn_id"):
-                self.cache.evict(row["cached_from_turn_id"])
+        record_feedback(self.log, self.cache, turn_id, rating, reason, correction)

@@ -74,11 +74,29 @@ def make_generator(settings: Settings, progress: Callable[[str], None] = print):
     return LocalGenerator(Path(model_dir), resolve_adapter(settings), name=name)
 
 
+def make_guards():
+    from assistant.embeddings import load_embeddings
+    from assistant.guards import Guards
+    from assistant.prompt import SYSTEM_PROMPT
+
+    return Guards(SYSTEM_PROMPT, embed_fn=load_embeddings().embed_documents)
+
+
+def make_cache(settings: Settings):
+    from assistant.embeddings import load_embeddings
+    from assistant.semantic_cache import SemanticCache
+
+    kwargs = {"threshold": settings.cache_threshold} if settings.cache_threshold else {}
+    return SemanticCache(settings.cache_dir, embed_fn=load_embeddings().embed_query, **kwargs)
+
+
 def open_assistant(
     settings: Settings | None = None,
     progress: Callable[[str], None] = print,
     with_handbook: bool = True,
     generator=None,
+    with_guards: bool = True,
+    with_cache: bool = True,
 ) -> Pipeline:
     """Everything one process needs; first start converts the model and indexes the handbook."""
     settings = settings or Settings.from_env()
@@ -89,4 +107,6 @@ def open_assistant(
         ingest_handbook(index, progress)
     if generator is None:
         generator = make_generator(settings, progress)
-    return Pipeline(settings, index, generator, log)
+    guards = make_guards() if with_guards else None
+    cache = make_cache(settings) if with_cache and settings.cache_threshold != 1.0 else None
+    return Pipeline(settings, index, generator, log, guards=guards, cache=cache)

@@ -83,9 +83,11 @@ def eval_group():
 @click.option("--refused/--answered", default=None, help="Only refused / answered turns.")
 @click.option("--cached/--not-cached", default=None, help="Only cache hits / misses.")
 @click.option("--limit", type=int, help="Only the N most recent matching turns.")
+@click.option("--db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Another conversation log [default: $ASSISTANT_HOME/logs.db].")
 @click.option("--name", default="", help="A name for the run.")
 def logged_cmd(since: datetime | None, until: datetime | None, model, adapter, prompt_version,
-               feedback, refused, cached, limit, name):
+               feedback, refused, cached, limit, db, name):
     """Score what was logged, without regenerating (groundedness, relevance, feedback, latency)."""
     from evals.logged import LogFilter, run_logged
 
@@ -94,7 +96,11 @@ def logged_cmd(since: datetime | None, until: datetime | None, model, adapter, p
                         prompt_version=prompt_version, feedback=feedback, refused=refused,
                         cached=cached, limit=limit)
     store = _store()
-    run_id = run_logged(store, settings.db_path, filters, settings.min_relevance, name=name)
+    try:
+        run_id = run_logged(store, db or settings.db_path, filters, settings.min_relevance,
+                            name=name)
+    except FileNotFoundError as err:
+        raise click.ClickException(str(err)) from err
     _finish(store, run_id)
 
 

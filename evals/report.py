@@ -315,6 +315,9 @@ def run_markdown(run: dict) -> str:
         lines.append(f"| corpus {name} | {_fmt(score['score'])} | `{signature}` | |")
     scalars = {k: v for k, v in (summary.get("overview") or {}).items()
                if not isinstance(v, dict | list)}
+    scalars.update({k: ", ".join(f"{key}={_fmt(val)}" for key, val in v.items()) or "–"
+                    for k, v in (summary.get("overview") or {}).items()
+                    if isinstance(v, dict) and not any(isinstance(x, dict) for x in v.values())})
     if summary.get("calibration"):
         scalars["calibration_ece"] = summary["calibration"].get("ece")
     if scalars:

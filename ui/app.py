@@ -16,6 +16,8 @@ CSS = """
 .refusal { border-left: 6px solid #d9480f; background: #fff4e6; color: #5c2a00;
            padding: 8px 12px; border-radius: 6px; }
 .refusal .searched { font-size: 0.85em; color: #7a4a1f; }
+.cached-badge { background: #1864ab; color: white; border-radius: 4px; padding: 1px 6px;
+                font-size: 0.8em; }
 .unverified { border-left: 6px solid #f59f00; background: #fff9db; color: #5f3f00;
               padding: 6px 10px; border-radius: 6px; }
 """
@@ -34,22 +36,28 @@ class ChatApp:
 
     # -- chat ---------------------------------------------------------------------------------
 
-    def _run_turn(self, session: dict, question: str, request: gr.Request, answer_anyway=False):
+    def _run_turn(self, session: dict, question: str, request: gr.Request, answer_anyway=False,
+                  use_cache=True):
         stop = threading.Event()
         self._stops[request.session_hash] = stop
         history = session["history"]
         history.append({"role": "user", "content": question})
         history.append({"role": "assistant", "content": "\u2026"})
-        yield history, gr.update(), gr.update(visible=False)
+        yield history, gr.update(), gr.update(visible=False), gr.update(visible=False)
         turn_request = TurnRequest(
-            question, session["conversation_id"], answer_anyway=answer_anyway, stop_event=stop
+            question, session["conversation_id"], answer_anyway=answer_anyway,
+            use_cache=use_cache, stop_event=stop,
         )
         text = ""
         for kind, payload in self.pipeline.stream(turn_request):
             if kind == "token":
                 text += payload
                 history[-1] = {"role": "assistant", "content": text}
-                yield history, gr.update(), gr.update()
+                yield history, gr.update(), gr.update(), gr.update()
+            elif kind == "reset":  # the output guard asked the model once more
+                text = f"*{payload}*\n\n"
+                history[-1] = {"role": "assistant", "content": text}
+                yield history, gr.update(), gr.update(), gr.update()
             elif kind == "done":
                 turn = payload
                 session["conversation_id"] = turn.conversation_id
@@ -57,29 +65,32 @@ class ChatApp:
                 session["turns"][len(history) - 1] = turn
                 history[-1] = {"role": "assistant", "content": answer_markdown(turn)}
                 offer_anyway = turn.refused and turn.reason == NO_EVIDENCE
-                yield history, sources_markdown(turn), gr.update(visible=offer_anyway)
+                yield (history, sources_markdown(turn), gr.update(visible=offer_anyway),
+                       gr.update(visible=turn.cache_hit))
         self._stops.pop(request.session_hash, None)
 
     def submit(self, question: str, session: dict, request: gr.Request):
-        for history, sources, anyway in self._run_turn(session, question, request):
-            yield "", history, sources, anyway, session
+        for update in self._run_turn(session, question, request):
+            yield "", *update, session
+
+    def _again(self, session: dict, request: gr.Request, **options):
+        question = session.get("last_question")
+        if not question:
+            gr.Info("Nothing to ask again yet.")
+            yield session["history"], gr.update(), gr.update(), gr.update(), session
+            return
+        for update in self._run_turn(session, question, request, **options):
+            yield *update, session
 
     def retry(self, session: dict, request: gr.Request):
-        question = session.get("last_question")
-        if not question:
-            gr.Info("Nothing to retry yet.")
-            yield session["history"], gr.update(), gr.update(), session
-            return
-        for history, sources, anyway in self._run_turn(session, question, request):
-            yield history, sources, anyway, session
+        yield from self._again(session, request)
+
+    def fresh(self, session: dict, request: gr.Request):
+        """Ask the last question again, bypassing the semantic cache."""
+        yield from self._again(session, request, use_cache=False)
 
     def answer_anyway(self, session: dict, request: gr.Request):
-        question = session.get("last_question")
-        if not question:
-            yield session["history"], gr.update(), gr.update(), session
-            return
-        for history, sources, anyway in self._run_turn(session, question, request, True):
-            yield history, sources, anyway, session
+        yield from self._again(session, request, answer_anyway=True)
 
     def stop(self, request: gr.Request):
         event = self._stops.get(request.session_hash)
@@ -88,7 +99,8 @@ class ChatApp:
 
     def clear(self):
         session = _new_session()
-        return session["history"], sources_markdown(None), gr.update(visible=False), session
+        return (session["history"], sources_markdown(None), gr.update(visible=False),
+                gr.update(visible=False), session)
 
     # -- feedback -----------------------------------------------------------------------------
 
@@ -120,7 +132,7 @@ class ChatApp:
 
     def _save_feedback(self, turn_id, rating, reason, correction) -> str:
         try:
-            self.log.record_feedback(turn_id, rating, reason, correction)
+            self.pipeline.record_feedback(turn_id, rating, reason, correction)
         except LogUnavailable as err:
             gr.Warning(str(err))
             return f"Feedback NOT saved: {err}"
@@ -185,9 +197,11 @@ class ChatApp:
                         stop = gr.Button("Stop", elem_id="stop")
                         retry = gr.Button("Retry", elem_id="retry")
                         clear = gr.Button("Clear", elem_id="clear")
-                    anyway = gr.Button(
-                        "Answer anyway (unverified)", visible=False, elem_id="answer-anyway"
-                    )
+                    with gr.Row():
+                        anyway = gr.Button(
+                            "Answer anyway (unverified)", visible=False, elem_id="answer-anyway"
+                        )
+                        fresh = gr.Button("Ask again, fresh", visible=False, elem_id="fresh")
                     with gr.Group(visible=False, elem_id="feedback-panel") as feedback_panel:
                         reason = gr.Radio(
                             list(FEEDBACK_REASONS), label="What was wrong?", elem_id="reason"
@@ -201,7 +215,7 @@ class ChatApp:
                     sources = gr.Markdown(sources_markdown(None), elem_id="sources",
                                           label="Sources")
 
-            chat_out = [chatbot, sources, anyway, session]
+            chat_out = [chatbot, sources, anyway, fresh, session]
             send.click(self.submit, [question, session], [question, *chat_out]).then(
                 self.conversation_choices, None, conversations
             )
@@ -210,6 +224,7 @@ class ChatApp:
             )
             retry.click(self.retry, [session], chat_out)
             anyway.click(self.answer_anyway, [session], chat_out)
+            fresh.click(self.fresh, [session], chat_out)
             stop.click(self.stop, None, None, queue=False)
             clear.click(self.clear, None, chat_out)
             chatbot.like(

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import html
 
-from assistant.records import NO_EVIDENCE, Turn
+from assistant.records import (
+    EMPTY_QUESTION,
+    GENERATION_FAILED,
+    MODEL_UNAVAILABLE,
+    NO_EVIDENCE,
+    NOT_IN_SOURCES,
+    PII_IN_OUTPUT,
+    PROMPT_INJECTION,
+    SYSTEM_PROMPT_LEAK,
+    UNGROUNDED,
+    UNSAFE_INPUT,
+    Turn,
+)
 
 EXPECTATIONS = (
     "**What this assistant knows:** the bundled handbook (evals, metrics, RAG, fine-tuning, "
@@ -16,6 +28,15 @@ EXPECTATIONS = (
 
 REFUSAL_TITLES = {
     NO_EVIDENCE: "Not answered: nothing reliable in my sources",
+    NOT_IN_SOURCES: "Not answered: the sources do not say",
+    PROMPT_INJECTION: "Not processed: looks like an attempt to override my instructions",
+    UNSAFE_INPUT: "Not processed: abusive language",
+    UNGROUNDED: "Withheld: the answer was not supported by the sources",
+    PII_IN_OUTPUT: "Withheld: the answer contained personal data",
+    SYSTEM_PROMPT_LEAK: "Withheld: the answer repeated internal instructions",
+    MODEL_UNAVAILABLE: "Not answered: the language model is unavailable",
+    GENERATION_FAILED: "Not answered: the model failed",
+    EMPTY_QUESTION: "Nothing to answer",
 }
 
 
@@ -47,6 +68,17 @@ def answer_markdown(turn: Turn) -> str:
             body = (
                 '<div class="unverified"><strong>\u26a0 Unverified answer</strong> '
                 "(you asked for an answer without reliable sources)</div>\n\n" + body
+            )
+        elif turn.low_confidence:
+            body = (
+                '<div class="unverified"><strong>\u26a0 Low confidence</strong> '
+                "(weakly supported by the sources: check the passages)</div>\n\n" + body
+            )
+        if turn.cache_hit:
+            body = (
+                f'<span class="cached-badge">cached</span> <small>same as an earlier answer '
+                f"(similarity {turn.cache_similarity or 0:.2f}); press <em>Ask again, fresh</em> "
+                "for a new one.</small>\n\n" + body
             )
     notes = list(turn.notices)
     if turn.log_error:

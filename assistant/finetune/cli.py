@@ -38,7 +38,10 @@ def finetune_group():
 @click.option("--boolq-limit", default=600, show_default=True)
 @click.option("--eval-set", "eval_sets", multiple=True,
               help="extra eval JSONL files whose questions must not be trained on")
-def build_data(name, no_log, no_golden, handbook_qa, boolq_wheel, boolq_limit, eval_sets):
+@click.option("--refusal-share", default=0.3, show_default=True,
+              help="share of refusal examples kept (too many make the model over-refuse)")
+def build_data(name, no_log, no_golden, handbook_qa, boolq_wheel, boolq_limit, eval_sets,
+               refusal_share):
     """Write train/validation/aside JSONL under $ASSISTANT_HOME/finetune/NAME."""
     from assistant.finetune import data
     from assistant.log import ConversationLog
@@ -67,12 +70,14 @@ def build_data(name, no_log, no_golden, handbook_qa, boolq_wheel, boolq_limit, e
         built = data.build(index, settings, log=log,
                            golden_train=[] if no_golden else load_golden("train"),
                            handbook_qa=qa, boolq_items=boolq, boolq_limit=boolq_limit,
-                           eval_questions=eval_questions, redact=_redactor())
+                           eval_questions=eval_questions, redact=_redactor(),
+                           refusal_share=refusal_share)
     except data.ContaminationError as err:
         _fail(str(err))
     out = data.write(built, _data_root(settings) / name,
                      {"sources": (["log"] if log else []) + (["golden-train"] if not no_golden
-                                                              else []) + sources})
+                                                              else []) + sources,
+                      "refusal_share": refusal_share})
     click.echo(json.dumps(built.counts()))
     click.echo(f"Wrote {out}")
 
@@ -155,3 +160,61 @@ def rollback_cmd():
     except ValueError as err:
         _fail(str(err))
     click.echo(f"Live adapter is now: {previous}")
+
+
+@finetune_group.command("promote")
+@click.argument("adapter")
+@click.option("--split", default="test", show_default=True, help="golden split or JSONL path")
+@click.option("--logged", "logged_n", type=int, default=0,
+              help="also replay the N most recent logged questions")
+@click.option("--limit", type=int, help="only the first N golden items")
+@click.option("--baseline-run", help="reuse a stored replay of the live configuration")
+@click.option("--margin", "margins", multiple=True, metavar="METRIC=VALUE")
+def promote_cmd(adapter, split, logged_n, limit, baseline_run, margins):
+    """Gate ADAPTER against the live configuration; make it live only if it is better."""
+    from assistant.finetune.promote import promote
+    from assistant.log import ConversationLog
+    from evals.compare import parse_margins
+    from evals.golden import load_golden
+    from evals.replay import logged_items
+    from evals.store import EvalStore
+
+    settings = Settings.from_env()
+    items = load_golden(split)[:limit]
+    dataset = f"golden:{split}"
+    if logged_n:
+        log = ConversationLog(settings.db_path)
+        rows = [log.turn(r["id"]) for r in log.turns(limit=max(logged_n * 5, 50))]
+        items += logged_items(rows, logged_n)
+        dataset += f"+logged:{logged_n}"
+    try:
+        result = promote(settings, adapter, items, dataset, EvalStore.default(),
+                         baseline_run, parse_margins(margins))
+    except ValueError as err:
+        _fail(str(err))
+    wtl = result.verdict["win_tie_loss"]
+    click.echo(f"win/tie/loss {wtl['win']}/{wtl['tie']}/{wtl['loss']} "
+               f"(win rate {wtl['win_rate']:.2f}); comparison {result.comparison_id}")
+    for metric, d in sorted(result.verdict["deltas"].items()):
+        click.echo(f"  {metric:<20} {d['baseline']:.3f} -> {d['candidate']:.3f} "
+                   f"(delta {d['delta']:+.3f}, 95% CI {d['low']:+.3f}..{d['high']:+.3f})")
+    if result.promoted:
+        click.echo(f"PROMOTED {adapter}: {result.why}")
+    else:
+        click.echo(f"NOT promoted: {result.why}", err=True)
+        sys.exit(1)
+
+
+@finetune_group.command("use")
+@click.argument("adapter")
+def use_cmd(adapter):
+    """Switch the live adapter by hand, without the gate ('none' = base model)."""
+    from assistant.finetune.adapters import BASE_MODEL, set_live
+
+    settings = Settings.from_env()
+    try:
+        set_live(settings.adapters_dir, None if adapter == BASE_MODEL else adapter,
+                 note="manual switch")
+    except ValueError as err:
+        _fail(str(err))
+    click.echo(f"Live adapter is now: {adapter}")

@@ -7,8 +7,8 @@ import hashlib
 import json
 import re
 from collections import Counter
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 
 from guardrails import Guard, OnFailAction
 
@@ -94,7 +94,8 @@ class Guards:
         )
         fix, noop = OnFailAction.FIX, OnFailAction.NOOP
         self.input_guards = {
-            "secrets": _guard("input-secrets", v.RedactSecrets(p["secret_min_entropy"], on_fail=fix)),
+            "secrets": _guard(
+                "input-secrets", v.RedactSecrets(p["secret_min_entropy"], on_fail=fix)),
             "pii": _guard("input-pii", v.RedactPII(on_fail=fix)),
             "prompt_injection": _guard(
                 "input-injection", v.PromptInjection(self.injection, p["injection_threshold"],
@@ -105,7 +106,8 @@ class Guards:
                 "input-profanity", v.AbusiveLanguage(p["profanity_threshold"], on_fail=noop)),
         }
         self.output_guards = {
-            "system_prompt_leak": _guard("output-leak", v.SystemPromptLeak(self.leak, on_fail=noop)),
+            "system_prompt_leak": _guard(
+                "output-leak", v.SystemPromptLeak(self.leak, on_fail=noop)),
             "citations": _guard("output-citations", v.ValidCitations(on_fail=fix)),
             "groundedness": _guard(
                 "output-groundedness",
@@ -220,7 +222,8 @@ class Guards:
             decisions.append(Decision("system_prompt_leak", FAIL, action, reason))
             decide(SYSTEM_PROMPT_LEAK, action)
         else:
-            decisions.append(Decision("system_prompt_leak", PASS, NONE, "no overlap with the prompt"))
+            decisions.append(
+                Decision("system_prompt_leak", PASS, NONE, "no overlap with the prompt"))
 
         # 2. citations: every [n] must exist
         fixed, failed, reason = _run(self.output_guards["citations"], text, metadata)
@@ -239,7 +242,8 @@ class Guards:
         miscited = [r for r in rows if r["miscited"]]
         if miscited and p["citations"] == "fix":
             text = self._repoint(text, miscited)
-            citation_notes.append(f"re-pointed {len(miscited)} citation(s) to the supporting source")
+            citation_notes.append(
+                f"re-pointed {len(miscited)} citation(s) to the supporting source")
             citation_action = FIX if citation_action == NONE else citation_action
             metadata.pop("grounding", None)
             _, failed, reason = _run(self.output_guards["groundedness"], text, metadata)
@@ -251,7 +255,8 @@ class Guards:
             citation_action = action
             decide(INVALID_CITATIONS, action)
         if citation_notes:
-            decisions.append(Decision("citations", FAIL, citation_action, "; ".join(citation_notes)))
+            decisions.append(
+                Decision("citations", FAIL, citation_action, "; ".join(citation_notes)))
             if citation_action == FIX:
                 notes.append("I corrected citation markers that pointed to the wrong source or "
                              "to no source.")
@@ -309,7 +314,8 @@ class Guards:
             if action == REFUSE:
                 refusals.append(UNSAFE_OUTPUT)
             else:
-                notes.append("I turned HTML, scripts and unsafe links in the answer into plain text.")
+                notes.append(
+                    "I turned HTML, scripts and unsafe links in the answer into plain text.")
         else:
             decisions.append(Decision("html", PASS, NONE, "no active content"))
 
@@ -368,13 +374,19 @@ class Guards:
 
     def clean_retrieved(self, passage: Passage) -> tuple[Passage, list[Decision]]:
         """A retrieved passage with planted instructions removed from its text and heading
-        (both reach the prompt; a `# comment` line in a code block becomes a heading)."""
+        (both reach the prompt; a `# comment` line in a code block can become a heading)."""
         text, decisions = self.clean_passage(passage.text)
-        heading, heading_decisions = self.clean_passage(passage.heading)
-        if heading_decisions[0].outcome == FAIL:
-            decisions = [d for d in decisions if d.outcome == FAIL] + heading_decisions
-            heading = heading if heading != passage.heading else ""
-        return replace(passage, text=text, heading=heading), decisions[:2]
+        heading = passage.heading
+        if heading:
+            heading, heading_decisions = self.clean_passage(heading)
+            if heading_decisions[0].outcome == FAIL:
+                d = heading_decisions[0]
+                if decisions[0].outcome == FAIL:
+                    detail = f"{decisions[0].detail}; heading: {d.detail}"
+                else:
+                    detail = f"heading: {d.detail}"
+                decisions = [Decision(d.validator, FAIL, d.action, detail)]
+        return replace(passage, text=text, heading=heading), decisions
 
     def check_passage(self, text: str) -> list[Decision]:
         """Flag instructions planted in a retrieved document (indirect prompt injection)."""

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-TAG_LIKE = re.compile(r"<\s*(?:/\s*)?[A-Za-z!?]|<\s*/\s*>")
+# What an HTML parser would open as markup: "<x", "</x", "<!", "<?" (not "a < b").
+TAG_LIKE = re.compile(r"<(?:/?[A-Za-z]|[!?])")
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
 _CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]+")
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")

@@ -147,7 +147,7 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
 
-def segments_for_similarity(text: str, max_segments: int = 8) -> list[str]:
+def segments_for_similarity(text: str, max_segments: int = 6) -> list[str]:
     """The whole text, its sentences, and decoded payloads (short, readable pieces)."""
     folded = nz.fold(text)
     pieces = [folded]

@@ -211,7 +211,8 @@ RULES: tuple[Rule, ...] = (
        r"\b(?:rules|instructions|guidelines|directives|policies) (?:that |which )?(?:you|u) "
        r"(?:follow|obey|operate under|have|received|got|use|apply)\b"),
     _w("system prompt extraction", 1.0,
-       r"\b(?:what|which \w+) (?:were|was|have|had|did) (?:you|u) (?:been )?(?:told|instructed|"
+       r"\b(?:what|which \w+)(?: \w+ly)? (?:were|was|have|had|did) (?:you|u) (?:been )?(?:told|"
+       r"instructed|"
        r"programmed|given|asked|configured)\b"),
     _w("system prompt extraction", 1.0,
        r"\b(?:repeat|print|output|echo|show|copy|quote|paste|return|reproduce|recite|dump)\w*\b"
@@ -285,7 +286,8 @@ RULES: tuple[Rule, ...] = (
        r"limitless|without limits|unaligned|rogue|evil)\b"),
     _w("jailbreak persona", 0.4,
        r"\b(?:pretend|imagine|act as|act like|roleplay|role play|play the role|play a character|"
-       r"you are my|you're my|you are now|you're now|you are going to act|from now on you(?:'re| are| will)|you will "
+       r"you are my|you're my|you are now|you're now|you are going to act|"
+       r"from now on you(?:'re| are| will)|you will "
        r"be|be my|simulate|stay in character|in character|answer as|reply as|respond as|"
        r"speak as|you play|let's play|character called|persona|screenplay|a story in which|"
        r"hypothetical(?:ly)?|in a (?:hypothetical|fictional|fantasy) (?:world|universe)|"
@@ -305,7 +307,8 @@ RULES: tuple[Rule, ...] = (
     _w("jailbreak persona", 0.4,
        r"\b(?:two (?:ais|personas|responses|answers|modes)|answer (?:every question |each "
        r"question )?twice|once as each|both (?:personas|characters))\b"),
-    _w("jailbreak persona", 0.3, r"\b(?:late )?(?:grandma|grandmother|grandpa|grandfather|granny)\b"),
+    _w("jailbreak persona", 0.3,
+       r"\b(?:late )?(?:grandma|grandmother|grandpa|grandfather|granny)\b"),
     _w("jailbreak persona", 0.6,
        r"\b(?:dump|recite|read)\w*(?: \S+){0,3} (?:your )?(?:memory|memories|logs)\b"),
     # 5. Claims of authority and mode switches.
@@ -435,6 +438,10 @@ RULES: tuple[Rule, ...] = (
     _w("instructions aimed at the AI", 0.6,
        r"\b(?:the (?:correct|right|only) answer to any question|state (?:this|it) as (?:a )?fact|"
        r"cite this page as|present (?:this|it) as (?:a )?fact)\b"),
+    _w("instructions aimed at the AI", 1.0,
+       r"\b(?:do not|don't|dont|never|without) (?:mention|mentioning|reveal|revealing|disclose)\w*"
+       r"(?: that)? (?:this|these|the|that this|that the) (?:note|notes|comment|comments|"
+       r"instructions?|message|line|paragraph|footnote)\b"),
     _w("instructions aimed at the AI", 0.8,
        r"\b(?:do not|don't|dont|never|without) (?:tell|telling|inform|informing|alert|alerting|"
        r"mention|mentioning|reveal|revealing|let)\w*(?: \S+){0,2} (?:the user|the reader|anyone|"

@@ -35,7 +35,7 @@ DISCLOSURE = re.compile(
     r"guidelines)|here (?:is|are) my (?:system prompt|instructions|rules)|my (?:developers?|"
     r"operators?|creators?) (?:told|instructed|asked) me|(?:rules|instructions|guidelines) "
     r"(?:that )?i (?:follow|obey|was given|have been given|must follow|operate under)|"
-    r"i am (?:an? |the )(?:\w+ ){0,3}(?:assistant|ai|bot|model) (?:that|who|which))"
+    r"i am (?:an? |the )(?:\w+ ){0,3}(?:assistant|ai|bot|model)(?: that| who| which| and|,))"
 )
 
 
@@ -73,6 +73,8 @@ class LeakDetector:
         sentence_ratio: float = 0.7,
         embedding_threshold: float = 0.75,
         disclosure_overlap: float = 0.4,
+        prompt_overlap: float = 0.6,
+        overlap_margin: float = 0.3,
     ):
         self.system_prompt = system_prompt
         self.embed_fn = embed_fn
@@ -81,6 +83,8 @@ class LeakDetector:
         self.sentence_ratio = sentence_ratio
         self.embedding_threshold = embedding_threshold
         self.disclosure_overlap = disclosure_overlap
+        self.prompt_overlap = prompt_overlap  # share of a sentence's words found in the prompt
+        self.overlap_margin = overlap_margin  # ... above the share found in the sources
         self.prompt_words = _word_list(system_prompt)
         self.prompt_shingles = _shingles(self.prompt_words)
         self.prompt_sentences = [s.claim for s in split_sentences(system_prompt) if s.claim]
@@ -127,17 +131,21 @@ class LeakDetector:
         sentences = [s for s in split_sentences(answer) if s.claim]
         passage_content = content_words(" ".join(p.text for p in passages))
         for s in sentences:
+            claim_words = content_words(s.claim)
+            from_sources = lexical_support(claim_words, passage_content)
+            from_prompt = lexical_support(claim_words, self.prompt_content)
+            if DISCLOSURE.search(s.claim) and from_prompt >= self.disclosure_overlap:
+                return LeakCheck(True, "describes its own instructions", from_prompt)
+            if (len(claim_words) >= 4 and from_prompt >= self.prompt_overlap
+                    and from_prompt - from_sources >= self.overlap_margin):
+                return LeakCheck(True, "closer to the prompt than to the sources", from_prompt)
+            if from_sources >= 0.5:
+                continue  # grounded in the passages: quoting the sources is not a leak
             sw = _word_list(s.claim)
-            grounded = lexical_support(content_words(s.claim), passage_content) >= 0.5
-            if grounded:
-                continue
             for pw in self.prompt_sentence_words:
                 ratio = difflib.SequenceMatcher(None, sw, pw, autojunk=False).ratio()
                 if ratio >= self.sentence_ratio:
                     return LeakCheck(True, f"sentence close to the prompt ({ratio:.2f})", ratio)
-            overlap = lexical_support(content_words(s.claim), self.prompt_content)
-            if DISCLOSURE.search(s.claim) and overlap >= self.disclosure_overlap:
-                return LeakCheck(True, "describes its own instructions", overlap)
 
         if self.embed_fn is not None and sentences and self.prompt_sentences:
             ungrounded = [

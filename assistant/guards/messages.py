@@ -61,7 +61,7 @@ def join_list(items: list[str]) -> str:
 def describe_kinds(kinds: Counter) -> str:
     """Counter({"email": 1, "card": 2}) -> "an email address and 2 card numbers"."""
     phrases, seen = [], set()
-    for kind, n in kinds.items():
+    for kind in kinds:
         name = _names(kind)[0]
         if name in seen:  # several secret kinds share a wording
             continue

@@ -182,7 +182,10 @@ def _find_phones(text: str):
     for m in PHONE_TRUNK.finditer(text):
         candidate = m.group()
         # at least one separator-free run of digits after the trunk prefix, 9-12 digits in all
-        if _phone_ok(candidate, 9, 12) and not re.fullmatch(r"0\d{2,4}-\d{2}-\d{2}", candidate):
+        # dates (0171-12-31) and SSN-shaped numbers (000-12-3456) are not phone numbers
+        if _phone_ok(candidate, 9, 12) and not re.fullmatch(
+            r"0\d{2,4}-\d{2}-\d{2}|\d{3}-\d{2}-\d{4}", candidate
+        ):
             yield m.start(), m.end()
 
 

@@ -25,7 +25,8 @@ TOKEN_PATTERNS = (
     (
         "private_key",
         re.compile(
-            r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)"
+            r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?"
+            r"(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)"
         ),
     ),
     (
@@ -42,8 +43,8 @@ TOKEN_PATTERNS = (
 
 # `api_key = "..."`, `token: ...`, `password=...`
 ASSIGNMENT = re.compile(
-    r"(?i)\b(?P<name>[a-z0-9_.-]*(?:api[_-]?key|apikey|secret|token|passwd|password|pwd|"
-    r"access[_-]?key|client[_-]?secret|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_]*)"
+    r"(?i)(?P<name>(?:api[_-]?key|apikey|secret|token|passwd|password|pwd|access[_-]?key|"
+    r"client[_-]?secret|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_]{0,30})"
     r"\s*(?:=|:|=>)\s*(?P<quote>['\"]?)(?P<value>[^\s'\",;]{4,})(?P=quote)"
 )
 _PASSWORD_NAME = re.compile(r"(?i)pass|pwd")

@@ -26,7 +26,6 @@ from assistant.guards import grounding, html_safety, pii, secret_keys
 from assistant.guards.injection import HARMFUL_FAMILY, InjectionDetector
 from assistant.guards.leakage import LeakDetector
 
-
 # Injection score from other families above which a harmful request adds to it.
 JAILBREAK_FRAMING = 0.3
 

@@ -1,0 +1,95 @@
+"""The gate: a candidate adapter goes live only if the eval suite says it is better.
+
+Both the live configuration (base model or current adapter) and the candidate replay the same
+items (the golden test split, optionally plus recent logged questions); the eval suite compares
+them with paired bootstrap CIs. Promotion needs no metric to regress beyond its margin AND at
+least one target metric to improve (its whole CI above zero).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.config import Settings
+from assistant.finetune.adapters import BASE_MODEL, live_adapter, metadata, set_live
+
+TARGET_METRICS = ("judge", "refusal_correct", "cites_gold_source", "token_f1", "groundedness")
+
+
+@dataclass
+class GateResult:
+    promoted: bool
+    why: str
+    comparison_id: str
+    baseline_run_id: str
+    candidate_run_id: str
+    verdict: dict
+
+
+def decide(verdict: dict, targets=TARGET_METRICS) -> tuple[bool, str]:
+    gate = verdict["verdict"]
+    if not gate["passed"]:
+        return False, "regressed beyond the margin: " + ", ".join(gate["regressions"])
+    improved = [m for m in gate["improvements"] if m in targets]
+    if not improved:
+        return False, "no target metric improved (" + ", ".join(targets) + ")"
+    return True, "improved: " + ", ".join(improved)
+
+
+def replay_run(settings: Settings, adapter: str, items, dataset: str, store, name: str) -> str:
+    from evals.golden import dataset_hash
+    from evals.replay import build_pipeline, record_replay, replay, run_info
+    from evals.scoring import embedder
+
+    pipeline = build_pipeline(settings.with_changes(adapter=adapter))
+    started = time.monotonic()
+    results = replay(pipeline, items)
+    info = run_info(pipeline, "replay", name, dataset, dataset_hash(items))
+    return record_replay(store, info, results, embedder(), k=settings.top_k,
+                         duration_ms=int((time.monotonic() - started) * 1000))
+
+
+def gate(settings: Settings, candidate: str, items, dataset: str, store,
+         baseline_run_id: str | None = None, margins: dict | None = None) -> GateResult:
+    from evals.compare import compare_stored
+
+    live = live_adapter(settings.adapters_dir) or BASE_MODEL
+    if baseline_run_id is None:
+        baseline_run_id = replay_run(settings, live, items, dataset, store,
+                                     f"gate baseline ({live})")
+    candidate_run_id = replay_run(settings, candidate, items, dataset, store,
+                                  f"gate candidate ({candidate})")
+    comparison_id, verdict = compare_stored(store, baseline_run_id, candidate_run_id,
+                                            margins=margins or {})
+    promoted, why = decide(verdict)
+    return GateResult(promoted, why, comparison_id, baseline_run_id, candidate_run_id, verdict)
+
+
+def record_outcome(adapter_dir: Path, result: GateResult, live_before: str) -> None:
+    """Keep the eval results that (did not) promote the adapter in its metadata."""
+    meta = metadata(adapter_dir)
+    deltas = {m: {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
+              for m, d in result.verdict["deltas"].items()}
+    meta["promotion"] = {
+        "passed": result.promoted, "why": result.why, "against": live_before,
+        "comparison_id": result.comparison_id, "baseline_run_id": result.baseline_run_id,
+        "candidate_run_id": result.candidate_run_id,
+        "win_tie_loss": result.verdict["win_tie_loss"], "deltas": deltas,
+    }
+    (adapter_dir / "adapter_metadata.json").write_text(json.dumps(meta, indent=2))
+
+
+def promote(settings: Settings, candidate: str, items, dataset: str, store,
+            baseline_run_id: str | None = None, margins: dict | None = None) -> GateResult:
+    adapter_dir = settings.adapters_dir / candidate
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise ValueError(f"no adapter named {candidate!r} in {settings.adapters_dir}")
+    live_before = live_adapter(settings.adapters_dir) or BASE_MODEL
+    result = gate(settings, candidate, items, dataset, store, baseline_run_id, margins)
+    record_outcome(adapter_dir, result, live_before)
+    if result.promoted:
+        set_live(settings.adapters_dir, candidate, note=f"promoted: {result.why}")
+    return result
