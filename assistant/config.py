@@ -39,6 +39,7 @@ class Settings:
     max_new_tokens: int = 200
     collection: str = "knowledge"
     cache_threshold: float | None = None  # None: the semantic cache's measured default
+    guards: bool = True  # False only for measuring the model alone (ASSISTANT_GUARDS=off)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -54,6 +55,7 @@ class Settings:
             max_question_chars=_env_int("ASSISTANT_MAX_QUESTION_CHARS", 4000),
             max_new_tokens=_env_int("ASSISTANT_MAX_NEW_TOKENS", 200),
             cache_threshold=_env_float("ASSISTANT_CACHE_THRESHOLD", 0.0) or None,
+            guards=os.environ.get("ASSISTANT_GUARDS", "on").lower() not in ("off", "0", "false"),
         )
 
     def with_changes(self, **changes) -> Settings:

@@ -107,6 +107,6 @@ def open_assistant(
         ingest_handbook(index, progress)
     if generator is None:
         generator = make_generator(settings, progress)
-    guards = make_guards() if with_guards else None
+    guards = make_guards() if with_guards and settings.guards else None
     cache = make_cache(settings) if with_cache and settings.cache_threshold != 1.0 else None
     return Pipeline(settings, index, generator, log, guards=guards, cache=cache)

@@ -290,6 +290,13 @@ def test_nothing_supported_asks_again_then_refuses(guards):
     assert second.refused and not second.needs_reask and second.reason == UNGROUNDED
 
 
+def test_unverified_answers_keep_unsupported_sentences_with_a_warning(guards):
+    verdict = guards.check_output("Paris is the capital of France [1].", [LORA], unverified=True)
+    assert verdict.text == "Paris is the capital of France [1]."
+    assert verdict.low_confidence and not (verdict.refused or verdict.needs_reask)
+    assert "weakly supported" in verdict.message
+
+
 def test_uncited_sentence_supported_by_some_passage_is_kept(guards):
     answer = "QLoRA quantizes the base model to 4-bit NF4."
     verdict = guards.check_output(answer, [LORA, QLORA])

@@ -193,7 +193,13 @@ class Guards:
 
     # -- output ---------------------------------------------------------------------------------
 
-    def check_output(self, answer: str, passages: list[Passage], attempt: int = 1) -> OutputVerdict:
+    def check_output(
+        self, answer: str, passages: list[Passage], attempt: int = 1, unverified: bool = False
+    ) -> OutputVerdict:
+        """Check an answer against the passages it was written from. `attempt` is 1 for the
+        first draft and 2 after a reask. `unverified=True` (the user chose "answer anyway"):
+        unsupported sentences are kept and only make the answer low-confidence; every other
+        check applies as usual."""
         p = self.policy
         decisions: list[Decision] = []
         notes: list[str] = []
@@ -265,7 +271,13 @@ class Guards:
 
         claims = [r for r in rows if r["claim"]]
         unsupported = [r for r in claims if not r["supported"] and not r["miscited"]]
-        if failed and unsupported:
+        if failed and unsupported and unverified:
+            low_confidence = True
+            decisions.append(Decision(
+                "groundedness", FAIL, NONE,
+                f"{len(unsupported)} of {len(claims)} sentence(s) not supported (unverified mode)",
+            ))
+        elif failed and unsupported:
             nothing_left = len(unsupported) == len(claims)
             key = "groundedness_nothing_left" if nothing_left else "groundedness"
             action = effective_action(p, key, attempt)
@@ -284,7 +296,7 @@ class Guards:
             decisions.append(Decision("groundedness", PASS, NONE,
                                       f"{len(claims)} sentence(s) supported"))
         kept = [r for r in claims if r["supported"] or r["miscited"]]
-        if kept and any(r["best"] < p["strong_support"] for r in kept):
+        if kept and any(r["support"] < p["strong_support"] for r in kept if r["supported"]):
             low_confidence = True
 
         # 4. secrets and personal data in the answer
@@ -346,8 +358,8 @@ class Guards:
             if low_confidence:
                 notes.append(msg.LOW_CONFIDENCE_MESSAGE)
             message = " ".join(notes)
-        return OutputVerdict(text.strip(), needs_reask, refused, reason, low_confidence and not
-                             refused, message, decisions, dropped)
+        return OutputVerdict(text.strip(), needs_reask, refused, reason,
+                             low_confidence and not refused, message, decisions, dropped)
 
     @staticmethod
     def _repoint(text: str, rows: Sequence[dict]) -> str:

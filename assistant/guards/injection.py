@@ -296,7 +296,11 @@ def _addressed(sentence: str) -> bool:
 def passage_assessment(block: str) -> Assessment:
     """Hits that count in a retrieved document: instructions addressed to the model."""
     hits = [h for h in pattern_hits(block) if h.family == AIMED_AT_AI]
-    flat = _COMMENT_PREFIX.sub(" ", block)
+    folded = nz.fold(block)
+    # examples quoted in the text ("for example \"Forget your rules.\"") are not addressed
+    # to the model; drop them before cutting sentences (a cut inside a quote would unquote it)
+    mentions = [(s, e) for s, e, _, is_mention in nz.quoted_spans(folded) if is_mention]
+    flat = _COMMENT_PREFIX.sub(" ", nz.remove_spans(folded, mentions) if mentions else folded)
     for sentence in _PASSAGE_SENTENCE.split(flat):
         if not sentence.strip():
             continue

@@ -119,7 +119,7 @@ class PromptInjection(Validator):
             return PassResult()
         families = ", ".join(assessment.top_families(exclude=exclude))
         methods = assessment.methods()
-        how = f"; found after decoding {', '.join(methods)}" if methods else ""
+        how = f"; matched after undoing {', '.join(methods)}" if methods else ""
         return FailResult(error_message=f"{families} (score {score:.1f}){how}")
 
 
