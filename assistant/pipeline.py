@@ -274,7 +274,8 @@ class Pipeline:
             turn.answer = REFUSAL_MESSAGES[GENERATION_FAILED]
             return False
         if self.guards is not None:
-            verdict = self.guards.check_output(text, passages, attempt=attempt)
+            verdict = self.guards.check_output(text, passages, attempt=attempt,
+                                               unverified=turn.unverified)
             turn.guard.extend(_decisions("output", verdict.decisions))
             if verdict.needs_reask and attempt == 1:
                 return True

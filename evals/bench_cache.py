@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
-from assistant.semantic_cache import DEFAULT_THRESHOLD, CacheScope, SemanticCache, key_terms
+from assistant.semantic_cache import (
+    DEFAULT_THRESHOLD,
+    CacheScope,
+    SemanticCache,
+    contrast_terms,
+    key_terms,
+)
 from evals.golden import load_golden
 
 PAIRS_PATH = Path(__file__).parent / "cache_paraphrases.jsonl"
@@ -55,7 +61,8 @@ class Probe:
     @property
     def vetoed(self) -> bool:
         """Numbers or negation differ from its own question: the cache never serves that."""
-        return key_terms(self.text) != key_terms(self.question)
+        return (key_terms(self.text) != key_terms(self.question)
+                or contrast_terms(self.text) != contrast_terms(self.question))
 
     def served_wrong(self, threshold: float) -> bool:
         if self.best_id is None or self.best_similarity < threshold:

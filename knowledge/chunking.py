@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
 _PARAGRAPH_BREAK = re.compile(r"\r?\n[ \t\r]*\n")
 
 # MiniLM reads at most 256 word pieces (~1000 characters of English); longer chunks are
@@ -21,10 +22,26 @@ class Chunk:
     end: int
 
 
+def _fenced_ranges(text: str) -> list[tuple[int, int]]:
+    """Character ranges of fenced code blocks (``` or ~~~), where '#' starts a comment."""
+    ranges, opened = [], None
+    for fence in _FENCE.finditer(text):
+        if opened is None:
+            opened = fence
+        elif fence.group(1)[0] == opened.group(1)[0]:
+            ranges.append((opened.start(), fence.end()))
+            opened = None
+    if opened is not None:
+        ranges.append((opened.start(), len(text)))
+    return ranges
+
+
 def _sections(text: str):
     """Yield (heading path, start, end) for the text under each heading."""
     path: list[str] = []
-    matches = list(_HEADING.finditer(text))
+    fenced = _fenced_ranges(text)
+    matches = [m for m in _HEADING.finditer(text)
+               if not any(a <= m.start() < b for a, b in fenced)]
     first = matches[0].start() if matches else len(text)
     if text[:first].strip():
         yield "", 0, first

@@ -162,3 +162,10 @@ def test_heading_ending_in_hash_keeps_it():
 def test_hard_split_never_yields_whitespace_only_chunks():
     text = "a" + " " * 2500 + "b"
     assert all(c.text.strip() for c in chunk_text(text, max_chars=1000))
+
+
+def test_hash_lines_inside_code_fences_are_not_headings():
+    text = "# T\n\nintro\n\n```python\n# not a heading\nx = 1\n```\n\n## S\n\nbody\n"
+    chunks = chunk_text(text)
+    assert [c.heading for c in chunks] == ["T", "T > S"]
+    assert "# not a heading" in chunks[0].text

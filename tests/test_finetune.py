@@ -50,7 +50,7 @@ def test_golden_items_become_cited_answers_and_refusals(handbook_pipeline):
 def test_eval_questions_in_training_data_fail_loudly(handbook_pipeline):
     item = GoldenItem("g1", "What does the brevity penalty in BLEU do?", "It penalises short "
                       "candidates.", ("metric-bleu.md",), True)
-    with pytest.raises(data.ContaminationError, match="brevity penalty"):
+    with pytest.raises(data.ContaminationError, match="(?i)brevity penalty"):
         data.build(handbook_pipeline.index, _settings(handbook_pipeline), golden_train=[item],
                    eval_questions=["what does the BREVITY penalty in bleu do"])
 

@@ -89,7 +89,8 @@ def test_reopening_applies_no_migration_twice(log, db_path):
 
 def test_record_turn_stores_every_column(log, db_path):
     turn = make_turn()
-    turn_id = log.record_turn(turn, cached_from_turn_id="earlier-turn")
+    turn.cached_from_turn_id = "earlier-turn"
+    turn_id = log.record_turn(turn)
     assert turn_id
     row = log.turn(turn_id)
     assert row["id"] == turn_id

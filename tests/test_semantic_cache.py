@@ -303,3 +303,11 @@ def test_real_minilm_at_the_default_threshold(tmp_path):
     assert cache.lookup("How do I change the distance metric in Chroma?", SCOPE) is None
     assert cache.lookup("What is hybrid search?", SCOPE) is None
     cache.close()
+
+
+def test_opposite_words_veto_a_match():
+    from assistant.semantic_cache import contrast_terms
+
+    assert contrast_terms("What does a thumbs up do?") != contrast_terms(
+        "What does a thumbs down do?")
+    assert contrast_terms("How is BLEU computed?") == frozenset()
