@@ -169,8 +169,10 @@ def rollback_cmd():
               help="also replay the N most recent logged questions")
 @click.option("--limit", type=int, help="only the first N golden items")
 @click.option("--baseline-run", help="reuse a stored replay of the live configuration")
-@click.option("--margin", "margins", multiple=True, metavar="METRIC=VALUE")
-def promote_cmd(adapter, split, logged_n, limit, baseline_run, margins):
+@click.option("--candidate-run", help="reuse a stored replay made with ADAPTER")
+@click.option("--margin", "margins", multiple=True, metavar="METRIC=VALUE",
+              help="tolerated drop of a metric (default margins: evals.compare)")
+def promote_cmd(adapter, split, logged_n, limit, baseline_run, candidate_run, margins):
     """Gate ADAPTER against the live configuration; make it live only if it is better."""
     from assistant.finetune.promote import promote
     from assistant.log import ConversationLog
@@ -189,7 +191,7 @@ def promote_cmd(adapter, split, logged_n, limit, baseline_run, margins):
         dataset += f"+logged:{logged_n}"
     try:
         result = promote(settings, adapter, items, dataset, EvalStore.default(),
-                         baseline_run, parse_margins(margins))
+                         baseline_run, parse_margins(margins), candidate_run)
     except ValueError as err:
         _fail(str(err))
     wtl = result.verdict["win_tie_loss"]

@@ -53,22 +53,27 @@ def replay_run(settings: Settings, adapter: str, items, dataset: str, store, nam
 
 
 def gate(settings: Settings, candidate: str, items, dataset: str, store,
-         baseline_run_id: str | None = None, margins: dict | None = None) -> GateResult:
+         baseline_run_id: str | None = None, margins: dict | None = None,
+         candidate_run_id: str | None = None) -> GateResult:
     from evals.compare import compare_stored
 
     live = live_adapter(settings.adapters_dir) or BASE_MODEL
     if baseline_run_id is None:
         baseline_run_id = replay_run(settings, live, items, dataset, store,
                                      f"gate baseline ({live})")
-    candidate_run_id = replay_run(settings, candidate, items, dataset, store,
-                                  f"gate candidate ({candidate})")
+    if candidate_run_id is None:
+        candidate_run_id = replay_run(settings, candidate, items, dataset, store,
+                                      f"gate candidate ({candidate})")
+    elif store.run(candidate_run_id)["adapter"] != candidate:
+        raise ValueError(f"run {candidate_run_id} was not made with adapter {candidate}")
     comparison_id, verdict = compare_stored(store, baseline_run_id, candidate_run_id,
                                             margins=margins or {})
     promoted, why = decide(verdict)
     return GateResult(promoted, why, comparison_id, baseline_run_id, candidate_run_id, verdict)
 
 
-def record_outcome(adapter_dir: Path, result: GateResult, live_before: str) -> None:
+def record_outcome(adapter_dir: Path, result: GateResult, live_before: str,
+                   margins: dict | None = None) -> None:
     """Keep the eval results that (did not) promote the adapter in its metadata."""
     meta = metadata(adapter_dir)
     deltas = {m: {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
@@ -77,19 +82,24 @@ def record_outcome(adapter_dir: Path, result: GateResult, live_before: str) -> N
         "passed": result.promoted, "why": result.why, "against": live_before,
         "comparison_id": result.comparison_id, "baseline_run_id": result.baseline_run_id,
         "candidate_run_id": result.candidate_run_id,
-        "win_tie_loss": result.verdict["win_tie_loss"], "deltas": deltas,
+        "margins_overridden": margins or {},
+        "win_tie_loss": result.verdict["win_tie_loss"],
+        "length_controlled_win_rate": result.verdict["length_controlled"].get("lc_win_rate"),
+        "deltas": deltas,
     }
     (adapter_dir / "adapter_metadata.json").write_text(json.dumps(meta, indent=2))
 
 
 def promote(settings: Settings, candidate: str, items, dataset: str, store,
-            baseline_run_id: str | None = None, margins: dict | None = None) -> GateResult:
+            baseline_run_id: str | None = None, margins: dict | None = None,
+            candidate_run_id: str | None = None) -> GateResult:
     adapter_dir = settings.adapters_dir / candidate
     if not (adapter_dir / "adapter_config.json").is_file():
         raise ValueError(f"no adapter named {candidate!r} in {settings.adapters_dir}")
     live_before = live_adapter(settings.adapters_dir) or BASE_MODEL
-    result = gate(settings, candidate, items, dataset, store, baseline_run_id, margins)
-    record_outcome(adapter_dir, result, live_before)
+    result = gate(settings, candidate, items, dataset, store, baseline_run_id, margins,
+                  candidate_run_id)
+    record_outcome(adapter_dir, result, live_before, margins)
     if result.promoted:
         set_live(settings.adapters_dir, candidate, note=f"promoted: {result.why}")
     return result
