@@ -65,12 +65,16 @@ def serve(host: str, port: int):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--conversation", "conversation_id", help="Continue this conversation id.")
 @click.option("--answer-anyway", is_flag=True, help="Answer even without evidence (unverified).")
-def ask(question: str, as_json: bool, conversation_id: str | None, answer_anyway: bool):
+@click.option("--sources-only", is_flag=True, help="Show the passages found; generate nothing.")
+@click.option("--fresh", is_flag=True, help="Bypass the semantic cache.")
+def ask(question: str, as_json: bool, conversation_id: str | None, answer_anyway: bool,
+        sources_only: bool, fresh: bool):
     """Ask one question through the same pipeline as the app; the turn is logged."""
     from assistant.pipeline import TurnRequest
 
     pipeline = _pipeline()
-    request = TurnRequest(question, conversation_id, answer_anyway=answer_anyway)
+    request = TurnRequest(question, conversation_id, answer_anyway=answer_anyway,
+                          sources_only=sources_only, use_cache=not fresh)
     if as_json:
         turn = pipeline.ask(request)
         click.echo(json.dumps(turn.to_json(), ensure_ascii=False, indent=2))

@@ -28,6 +28,7 @@ from assistant.records import (
     NO_EVIDENCE,
     NOT_IN_SOURCES,
     REFUSAL_MESSAGES,
+    SOURCES_ONLY,
     STOPPED,
     UNGROUNDED,
     Citation,
@@ -52,6 +53,7 @@ class TurnRequest:
     conversation_id: str | None = None
     answer_anyway: bool = False  # the user chose "answer anyway (unverified)"
     use_cache: bool = True  # False: "ask again, fresh", and eval replays
+    sources_only: bool = False  # the user chose "show sources only": retrieve, don't generate
     stop_event: threading.Event = field(default_factory=threading.Event)
 
 
@@ -160,7 +162,8 @@ class Pipeline:
         """A similar enough earlier question (same knowledge base, model, adapter, prompt and
         guard rules) is answered with the earlier answer and its citations."""
         turn = state.turn
-        if state.done or self.cache is None or not state.request.use_cache or turn.unverified:
+        if (state.done or self.cache is None or not state.request.use_cache or turn.unverified
+                or state.request.sources_only):
             return state
         hit = self.cache.lookup(turn.question, self.cache_scope())
         if hit is None:
@@ -198,7 +201,10 @@ class Pipeline:
             + (f"{best.source} \u203a {best.heading} (relevance {best.score:.2f}, "
                f"needed {self.settings.min_relevance:.2f})." if best else "none.")
         )
-        if not has_evidence(turn.passages, self.settings.min_relevance) and not turn.unverified:
+        if state.request.sources_only:
+            turn.reason, turn.answer = SOURCES_ONLY, REFUSAL_MESSAGES[SOURCES_ONLY]
+            state.done = True
+        elif not has_evidence(turn.passages, self.settings.min_relevance) and not turn.unverified:
             turn.refused, turn.reason = True, NO_EVIDENCE
             turn.answer = REFUSAL_MESSAGES[NO_EVIDENCE]
             state.done = True

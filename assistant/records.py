@@ -53,6 +53,7 @@ UNGROUNDED = "UNGROUNDED"
 PII_IN_OUTPUT = "PII_IN_OUTPUT"
 SYSTEM_PROMPT_LEAK = "SYSTEM_PROMPT_LEAK"
 NOT_IN_SOURCES = "NOT_IN_SOURCES"  # the model itself said the passages lack the answer
+SOURCES_ONLY = "SOURCES_ONLY"  # the user asked for the passages without a generated answer
 
 REFUSAL_MESSAGES = {
     NO_EVIDENCE: "I found nothing reliable in my sources to answer this.",
@@ -60,6 +61,7 @@ REFUSAL_MESSAGES = {
     MODEL_UNAVAILABLE: "The language model is not available, so I cannot write an answer.",
     GENERATION_FAILED: "Something went wrong while writing the answer.",
     NOT_IN_SOURCES: "The passages I found do not contain the answer to this question.",
+    SOURCES_ONLY: "Here are the passages I found; as you asked, no answer was generated.",
     PROMPT_INJECTION: "This message looks like an attempt to override my instructions, so I "
     "did not process it.",
     UNSAFE_INPUT: "I can't help with this message because it contains abusive language.",

@@ -28,9 +28,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path, real_model_dir):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, real_model_dir):
     """`assistant serve` as a user starts it, on a free port, with its own data directory."""
+    tmp_path = tmp_path_factory.mktemp("browser")
     port = _free_port()
     env = dict(os.environ, ASSISTANT_HOME=str(tmp_path / "app-home"),
                ASSISTANT_MODEL=str(real_model_dir), ASSISTANT_MAX_NEW_TOKENS="60")
@@ -52,6 +53,7 @@ def server(tmp_path, real_model_dir):
         proc.kill()
         pytest.fail("server did not start in 240 s")
     yield f"http://127.0.0.1:{port}/", tmp_path / "app-home" / "logs.db"
+    log.close()
     proc.terminate()
     proc.wait(timeout=30)
 
@@ -119,3 +121,35 @@ def test_refusal_is_visibly_distinct_and_offers_answer_anyway(server, page, tmp_
     assert "nothing reliable" in refusal.inner_text()
     assert page.locator("#answer-anyway").is_visible()
     page.screenshot(path=str(tmp_path / "refusal.png"), full_page=True)
+
+
+def test_cached_answer_shows_its_badge_and_can_be_asked_fresh(server, page):
+    from assistant.guards import GUARD_RULES_VERSION
+    from assistant.semantic_cache import CacheScope, SemanticCache
+
+    url, db_path = server
+    page.goto(url)
+    page.locator("#question textarea").fill("What is the capital of Australia?")
+    page.locator("#send").click()
+    page.locator("#chatbot .refusal").wait_for(timeout=120_000)
+    with sqlite3.connect(db_path) as db:
+        model, adapter, prompt, kb = db.execute(
+            "select model, adapter, prompt_version, kb_version from turns "
+            "order by datetime_utc desc limit 1").fetchone()
+    # An earlier answer in the cache, under the scope the running app uses.
+    question = "How does QLoRA quantize the frozen base model?"
+    scope = CacheScope(kb_version=kb, model=model, adapter=adapter, prompt_version=prompt,
+                       guard_version=GUARD_RULES_VERSION)
+    cache = SemanticCache(db_path.parent / "cache")
+    cache.store(question, scope, "seeded-turn", "QLoRA stores the base model in 4-bit NF4 [1].",
+                [{"n": 1, "source": "qlora.md", "chunk_id": "x", "heading": "QLoRA",
+                  "score": 0.9, "text": "QLoRA quantizes the frozen base model to 4-bit NF4."}])
+    cache.close()
+
+    page.locator("#question textarea").fill(question)
+    page.locator("#send").click()
+    badge = page.locator("#chatbot .cached-badge")
+    badge.wait_for(timeout=120_000)
+    assert "4-bit NF4" in _bot_messages(page).last.inner_text()
+    assert "qlora.md" in page.locator("#sources").inner_text()
+    assert page.locator("#fresh").is_visible()

@@ -153,3 +153,11 @@ def test_turns_of_one_conversation_share_its_id(handbook_pipeline):
     second = handbook_pipeline.ask(TurnRequest(OFF_TOPIC, first.conversation_id))
     assert second.conversation_id == first.conversation_id
     assert [c["turns"] for c in handbook_pipeline.log.conversations()] == [2]
+
+
+def test_sources_only_retrieves_without_generating(handbook_pipeline):
+    from assistant.records import SOURCES_ONLY
+
+    turn = handbook_pipeline.ask(TurnRequest(ON_TOPIC, sources_only=True))
+    assert turn.reason == SOURCES_ONLY and not turn.refused and turn.passages
+    assert handbook_pipeline.generator.prompts == []

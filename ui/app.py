@@ -37,7 +37,7 @@ class ChatApp:
     # -- chat ---------------------------------------------------------------------------------
 
     def _run_turn(self, session: dict, question: str, request: gr.Request, answer_anyway=False,
-                  use_cache=True):
+                  use_cache=True, sources_only=False):
         stop = threading.Event()
         self._stops[request.session_hash] = stop
         history = session["history"]
@@ -46,7 +46,7 @@ class ChatApp:
         yield history, gr.update(), gr.update(visible=False), gr.update(visible=False)
         turn_request = TurnRequest(
             question, session["conversation_id"], answer_anyway=answer_anyway,
-            use_cache=use_cache, stop_event=stop,
+            use_cache=use_cache, sources_only=sources_only, stop_event=stop,
         )
         text = ""
         for kind, payload in self.pipeline.stream(turn_request):
@@ -91,6 +91,9 @@ class ChatApp:
 
     def answer_anyway(self, session: dict, request: gr.Request):
         yield from self._again(session, request, answer_anyway=True)
+
+    def sources_only(self, session: dict, request: gr.Request):
+        yield from self._again(session, request, sources_only=True)
 
     def stop(self, request: gr.Request):
         event = self._stops.get(request.session_hash)
@@ -196,6 +199,7 @@ class ChatApp:
                         send = gr.Button("Send", variant="primary", elem_id="send")
                         stop = gr.Button("Stop", elem_id="stop")
                         retry = gr.Button("Retry", elem_id="retry")
+                        only_sources = gr.Button("Show sources only", elem_id="sources-only")
                         clear = gr.Button("Clear", elem_id="clear")
                     with gr.Row():
                         anyway = gr.Button(
@@ -224,6 +228,7 @@ class ChatApp:
             )
             retry.click(self.retry, [session], chat_out)
             anyway.click(self.answer_anyway, [session], chat_out)
+            only_sources.click(self.sources_only, [session], chat_out)
             fresh.click(self.fresh, [session], chat_out)
             stop.click(self.stop, None, None, queue=False)
             clear.click(self.clear, None, chat_out)

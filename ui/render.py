@@ -12,6 +12,7 @@ from assistant.records import (
     NOT_IN_SOURCES,
     PII_IN_OUTPUT,
     PROMPT_INJECTION,
+    SOURCES_ONLY,
     SYSTEM_PROMPT_LEAK,
     UNGROUNDED,
     UNSAFE_INPUT,
@@ -52,6 +53,7 @@ def refusal_html(turn: Turn) -> str:
     if turn.reason == NO_EVIDENCE:
         parts.append(
             "<p>You can rephrase the question, add documents with <code>assistant ingest</code>, "
+            "press <em>Show sources only</em> to read what was found, "
             "or press <em>Answer anyway (unverified)</em>.</p>"
         )
     parts.append(f"<small>reason code: {html.escape(turn.reason)}</small></div>")
@@ -60,7 +62,9 @@ def refusal_html(turn: Turn) -> str:
 
 def answer_markdown(turn: Turn) -> str:
     """The assistant message for a finished turn."""
-    if turn.refused:
+    if turn.reason == SOURCES_ONLY:
+        body = f"*{turn.answer}* See the Sources panel."
+    elif turn.refused:
         body = refusal_html(turn)
     else:
         body = turn.answer
