@@ -152,7 +152,7 @@ def test_tiny_training_changes_lora_weights_only_and_the_adapter_changes_output(
                  "64.\n\nQuestion: Typical LoRA ranks?"},
                 {"role": "assistant", "content": "Typical ranks are 4 to 64 [1]."}]
     (tmp_path / "train.jsonl").write_text(json.dumps({"messages": messages}) + "\n")
-    config = TrainConfig(rank=4, alpha=8, max_steps=3, batch_size=1, max_length=256,
+    config = TrainConfig(rank=4, alpha=8, epochs=3, max_steps=3, batch_size=1, max_length=256,
                          learning_rate=5e-3)
     initial, _ = load_for_training(real_model_dir, config)  # same seed-free B = 0 init
     result = train(real_model_dir, tmp_path / "train.jsonl", tmp_path / "adapter", config,
