@@ -85,6 +85,27 @@ def parse_yes_no(answer: str) -> bool | None:
     return None if match is None else match.group(1).lower() in ("yes", "true")
 
 
+def contamination_warning(generator) -> str | None:
+    """A warning when the adapter's training data (its adapter_metadata.json) included BoolQ:
+    dev-tiny is a subset of dev, so such a score is not a held-out measurement."""
+    import json
+    from pathlib import Path
+
+    adapter_dir = getattr(getattr(generator, "inner", generator), "adapter_dir", None)
+    meta = Path(adapter_dir) / "adapter_metadata.json" if adapter_dir else None
+    if meta is None or not meta.is_file():
+        return None
+    try:
+        sources = json.loads(meta.read_text()).get("data", {}).get("sources", [])
+    except (OSError, ValueError, AttributeError):
+        return None
+    boolq = [s for s in sources if "boolq" in str(s).lower()]
+    if not boolq:
+        return None
+    return (f"adapter {Path(adapter_dir).name} was trained on {', '.join(boolq)}; BoolQ "
+            "dev-tiny is a subset of dev, so this is not a held-out score (use --adapter none).")
+
+
 def item_scores(result, gold: bool, base: dict) -> dict:
     predicted = None if result.refused else parse_yes_no(result.answer)
     answered = not result.refused
@@ -151,6 +172,10 @@ def run_boolq(store, settings, wheel=None, split: str = "dev-tiny", limit: int |
             "collection": settings.collection, "passages_indexed": index.count(),
         },
     }
+    warning = contamination_warning(generator)
+    if warning:
+        summary["overview"]["contamination_warning"] = warning
+        progress(f"WARNING: {warning}")
     info = run_info(pipeline, "boolq", name or f"boolq:{split}", dataset, digest,
                     {"split": split, "limit": limit})
     info.metric_versions["boolq"] = VERSION

