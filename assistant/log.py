@@ -15,6 +15,7 @@ import sqlite_utils
 
 from assistant.migrations import migrations
 from assistant.records import Turn
+from assistant.sqlite_db import database, migrate
 
 RATINGS = ("up", "down")
 FEEDBACK_REASONS = ("wrong sources", "wrong answer", "unsafe", "other")
@@ -47,25 +48,18 @@ def _explain(err: sqlite3.Error, path: Path) -> LogUnavailable:
 class ConversationLog:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.enable_wal()
-            migrations.apply(db)
+        try:
+            migrate(self.path, migrations, LOCK_TIMEOUT_S)
+        except sqlite3.Error as err:
+            raise _explain(err, self.path) from err
 
     @contextmanager
     def _db(self) -> Iterator[sqlite_utils.Database]:
-        # A connection per operation: Gradio calls us from worker threads, and SQLite
-        # connections must not cross threads.
         try:
-            conn = sqlite3.connect(str(self.path), timeout=LOCK_TIMEOUT_S)
+            with database(self.path, LOCK_TIMEOUT_S) as db:
+                yield db
         except sqlite3.Error as err:
             raise _explain(err, self.path) from err
-        try:
-            yield sqlite_utils.Database(conn)
-        except sqlite3.Error as err:
-            raise _explain(err, self.path) from err
-        finally:
-            conn.close()
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlite_utils
 from sqlite_utils import Migrations
 
 from assistant.log import new_id, utc_now
+from assistant.sqlite_db import database, migrate
 
 RUN_KINDS = ("logged", "replay", "compare", "mmlu", "robustness", "boolq")
 LOCK_TIMEOUT_S = 3.0
@@ -115,10 +112,7 @@ def _loads(row: dict) -> dict:
 class EvalStore:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.enable_wal()
-            migrations.apply(db)
+        migrate(self.path, migrations, LOCK_TIMEOUT_S)
 
     @classmethod
     def default(cls) -> EvalStore:
@@ -126,13 +120,8 @@ class EvalStore:
 
         return cls(Settings.from_env().home / "evals.db")
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite_utils.Database]:
-        conn = sqlite3.connect(str(self.path), timeout=LOCK_TIMEOUT_S)
-        try:
-            yield sqlite_utils.Database(conn)
-        finally:
-            conn.close()
+    def _db(self):
+        return database(self.path, LOCK_TIMEOUT_S)
 
     # -- writing ----------------------------------------------------------------------------
 
