@@ -99,15 +99,19 @@ def injection_assessment(detector: InjectionDetector, value: str, metadata: dict
     return cached
 
 
-@register_validator(name="assistant/prompt_injection", data_type="string")
-class PromptInjection(Validator):
-    """Patterns on de-obfuscated variants plus similarity to known attacks."""
+class _DetectorValidator(Validator):
+    """A validator scoring text with the shared InjectionDetector against a threshold."""
 
     def __init__(self, detector: InjectionDetector, threshold: float = 1.0, on_fail=None,
                  **kwargs):
         super().__init__(on_fail=on_fail, threshold=threshold, **kwargs)
         self.detector = detector
         self.threshold = threshold
+
+
+@register_validator(name="assistant/prompt_injection", data_type="string")
+class PromptInjection(_DetectorValidator):
+    """Patterns on de-obfuscated variants plus similarity to known attacks."""
 
     def validate(self, value: Any, metadata: dict) -> ValidationResult:
         assessment = injection_assessment(self.detector, value, metadata)
@@ -124,14 +128,8 @@ class PromptInjection(Validator):
 
 
 @register_validator(name="assistant/harmful_request", data_type="string")
-class HarmfulRequest(Validator):
+class HarmfulRequest(_DetectorValidator):
     """Requests for clearly dangerous material (weapons, malware, account break-ins, ...)."""
-
-    def __init__(self, detector: InjectionDetector, threshold: float = 1.0, on_fail=None,
-                 **kwargs):
-        super().__init__(on_fail=on_fail, threshold=threshold, **kwargs)
-        self.detector = detector
-        self.threshold = threshold
 
     def validate(self, value: Any, metadata: dict) -> ValidationResult:
         assessment = injection_assessment(self.detector, value, metadata)
