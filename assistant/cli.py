@@ -36,8 +36,8 @@ class _FriendlyGroup(click.Group):
     """Known failures (locked log, missing model) end with their message, not a traceback."""
 
     def invoke(self, ctx):
+        from assistant.base_models import ModelUnavailable
         from assistant.log import LogUnavailable
-        from assistant.model_store import ModelUnavailable
 
         try:
             return super().invoke(ctx)
@@ -55,9 +55,12 @@ def main():
 @click.option("--port", default=7860, show_default=True, type=int)
 def serve(host: str, port: int):
     """Start the chat app in the browser (first start prepares the model and the index)."""
+    from assistant.runtime import warm_up
     from ui.app import launch
 
-    launch(_pipeline(), host=host, port=port)
+    pipeline = _pipeline()
+    warm_up(pipeline.generator, progress=_progress)
+    launch(pipeline, host=host, port=port)
 
 
 @main.command()

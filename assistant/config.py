@@ -31,7 +31,11 @@ def _env_int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    model_path: Path | None = None  # a local HF model directory; None means the bundled model
+    # A catalog key (assistant.base_models), a .gguf file, or a local HF model directory;
+    # None means the default base model.
+    model: str | None = None
+    runtime: str = "llama.cpp"  # or "transformers" (the fallback; also used for training)
+    threads: int | None = None  # llama.cpp threads; None: one per core
     adapter: str | None = None  # adapter name under home/adapters, or a path
     top_k: int = 4
     min_relevance: float = DEFAULT_MIN_RELEVANCE
@@ -48,7 +52,9 @@ class Settings:
         model = os.environ.get("ASSISTANT_MODEL")
         return cls(
             home=home,
-            model_path=Path(model).expanduser() if model else None,
+            model=model or None,
+            runtime=os.environ.get("ASSISTANT_RUNTIME", "llama.cpp").lower(),
+            threads=_env_int("ASSISTANT_THREADS", 0) or None,
             adapter=os.environ.get("ASSISTANT_ADAPTER") or None,
             top_k=_env_int("ASSISTANT_TOP_K", 4),
             min_relevance=_env_float("ASSISTANT_MIN_RELEVANCE", DEFAULT_MIN_RELEVANCE),
@@ -70,8 +76,13 @@ class Settings:
         return self.home / "chroma"
 
     @property
-    def converted_model_dir(self) -> Path:
-        return self.home / "model"
+    def models_dir(self) -> Path:
+        """Assembled GGUF base models."""
+        return self.home / "models"
+
+    def hf_model_dir(self, key: str) -> Path:
+        """The transformers form of a catalog model (for training and log-likelihood evals)."""
+        return self.home / "hf" / key
 
     @property
     def adapters_dir(self) -> Path:

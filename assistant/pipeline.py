@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
+from assistant.base_models import ModelUnavailable
 from assistant.citations import resolve_citations
 from assistant.config import Settings
 from assistant.log import ConversationLog, LogUnavailable, new_id
-from assistant.model_store import ModelUnavailable
 from assistant.prompt import PROMPT_VERSION, build_messages
 from assistant.question import EmptyQuestion, clean_question
 from assistant.records import (

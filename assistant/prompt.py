@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from assistant.excerpts import excerpt
 from assistant.records import Passage
 
-# Bump whenever the wording below changes: logged per turn, and part of cache keys.
-PROMPT_VERSION = "p1"
+# Bump whenever the wording or the shown text changes: logged per turn, part of cache keys.
+PROMPT_VERSION = "p2"
 
 SYSTEM_PROMPT = (
     "You are a careful assistant that answers only from the numbered sources given to you. "
@@ -20,21 +21,25 @@ STRICT_SUFFIX = (
     "sources, keep their wording, and end every sentence with its source number."
 )
 
-# Keep each passage short enough that four of them and a long question fit the context.
-MAX_PASSAGE_CHARS = 1200
+# Each source is cut to its sentences that bear on the question, within this many characters:
+# the prompt's prefill dominates time to first token on a CPU (see evals/bench_prompt.py).
+MAX_PASSAGE_CHARS = 600
 
 
-def format_sources(passages: list[Passage]) -> str:
+def format_sources(passages: list[Passage], question: str = "",
+                   max_chars: int = MAX_PASSAGE_CHARS) -> str:
     blocks = []
     for p in passages:
         title = f"{p.source} > {p.heading}" if p.heading else p.source
-        blocks.append(f"[{p.n}] ({title})\n{p.text[:MAX_PASSAGE_CHARS].strip()}")
+        blocks.append(f"[{p.n}] ({title})\n{excerpt(p.text, question, max_chars)}")
     return "\n\n".join(blocks)
 
 
-def build_messages(question: str, passages: list[Passage], strict: bool = False) -> list[dict]:
+def build_messages(question: str, passages: list[Passage], strict: bool = False,
+                   max_chars: int = MAX_PASSAGE_CHARS) -> list[dict]:
     if passages:
-        user = f"Sources:\n\n{format_sources(passages)}\n\nQuestion: {question}"
+        sources = format_sources(passages, question, max_chars)
+        user = f"Sources:\n\n{sources}\n\nQuestion: {question}"
     else:
         user = f"Sources: (none)\n\nQuestion: {question}"
     return [

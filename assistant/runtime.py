@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.base_models import (
+    DEFAULT_MODEL,
+    BaseModel,
+    ModelUnavailable,
+    ensure_assembled,
+    find_base_model,
+)
 from assistant.config import Settings
 from assistant.generator import LocalGenerator
+from assistant.llama_generator import LlamaCppGenerator
 from assistant.log import ConversationLog
-from assistant.model_store import (
-    BUNDLED_MODEL_NAME,
-    ModelUnavailable,
-    convert_bundled_model,
-    is_converted,
-)
+from assistant.model_store import ensure_hf_model
 from assistant.pipeline import Pipeline
 from assistant.vectorstore import KnowledgeIndex
 
@@ -48,30 +51,94 @@ def ingest_handbook(index: KnowledgeIndex, progress: Callable[[str], None] = pri
     return report
 
 
-def resolve_adapter(settings: Settings) -> Path | None:
-    """ASSISTANT_ADAPTER wins ("none" = base model); else the live adapter of the data dir."""
-    from assistant.finetune.adapters import BASE_MODEL, install_shipped
+def base_model_of(settings: Settings) -> BaseModel | None:
+    """The catalog model ASSISTANT_MODEL names (the default when unset); None for a path."""
+    if settings.model is None:
+        return DEFAULT_MODEL
+    return find_base_model(settings.model)
+
+
+def model_name(settings: Settings) -> str:
+    """The base model's name as logged and as written into adapter metadata."""
+    base = base_model_of(settings)
+    return base.name if base else Path(settings.model).expanduser().name
+
+
+def resolve_adapter(settings: Settings, progress: Callable[[str], None] = print) -> Path | None:
+    """ASSISTANT_ADAPTER wins ("none" = base model); else the live adapter of the data dir,
+    provided it was trained on the base model in use (an adapter fits one base only)."""
+    from assistant.finetune.adapters import BASE_MODEL, install_shipped, metadata
 
     if settings.adapter == BASE_MODEL:
         return None
     if settings.adapter:
         return settings.adapter_path()
-    live = install_shipped(settings.adapters_dir)
-    return settings.adapters_dir / live if live else None
+    live = install_shipped(settings.adapters_dir, model_name(settings))
+    if not live:
+        return None
+    adapter_dir = settings.adapters_dir / live
+    trained_on = metadata(adapter_dir).get("base_model")
+    if trained_on and trained_on != model_name(settings):
+        progress(f"The live adapter {live} was trained on {trained_on}, not "
+                 f"{model_name(settings)}: answering with the base model.")
+        return None
+    return adapter_dir
+
+
+def hf_model_dir(settings: Settings, progress: Callable[[str], None] = print) -> Path:
+    """The transformers form of the configured model (converted from its GGUF once)."""
+    base = base_model_of(settings)
+    if base is not None:
+        return ensure_hf_model(base, settings.models_dir, settings.hf_model_dir(base.key),
+                               progress)
+    path = Path(settings.model).expanduser()
+    if path.suffix == ".gguf":
+        raise ModelUnavailable(f"{path} is a GGUF file; training and the transformers runtime "
+                               "need a Hugging Face model directory.")
+    return path
+
+
+def gguf_path(settings: Settings, progress: Callable[[str], None] = print) -> Path:
+    base = base_model_of(settings)
+    if base is not None:
+        return ensure_assembled(base, settings.models_dir, progress)
+    path = Path(settings.model).expanduser()
+    if path.suffix != ".gguf":
+        raise ModelUnavailable(f"{path} is not a .gguf file; llama.cpp serves GGUF models "
+                               "(or set ASSISTANT_RUNTIME=transformers for a HF directory).")
+    return path
 
 
 def make_generator(settings: Settings, progress: Callable[[str], None] = print):
+    """The configured runtime over the configured model and adapter; an UnavailableGenerator
+    (which says what to do) when the model cannot be found or prepared."""
     try:
-        if settings.model_path is not None:
-            model_dir, name = settings.model_path, settings.model_path.name
-        else:
-            if not is_converted(settings.converted_model_dir):
-                convert_bundled_model(settings.converted_model_dir, progress)
-            model_dir, name = settings.converted_model_dir, BUNDLED_MODEL_NAME
+        name = model_name(settings)
+        adapter_dir = resolve_adapter(settings, progress)
+        if settings.runtime == "transformers":
+            return LocalGenerator(hf_model_dir(settings, progress), adapter_dir, name=name)
+        if settings.runtime != "llama.cpp":
+            raise ModelUnavailable(f"Unknown ASSISTANT_RUNTIME {settings.runtime!r}; use "
+                                   "llama.cpp or transformers.")
+        adapter_gguf = adapter_dir / "adapter.gguf" if adapter_dir else None
+        return LlamaCppGenerator(gguf_path(settings, progress), adapter_gguf, name=name,
+                                 threads=settings.threads)
     except ModelUnavailable as err:
         progress(f"WARNING: {err}")
         return UnavailableGenerator(str(err))
-    return LocalGenerator(Path(model_dir), resolve_adapter(settings), name=name)
+
+
+def warm_up(generator, progress: Callable[[str], None] = print) -> None:
+    """Load the model and compute the fixed system prompt once, before the first question:
+    llama.cpp then reuses that prefix's KV cache and only prefills each turn's sources."""
+    from assistant.prompt import build_messages
+
+    if not hasattr(generator, "warm"):
+        return
+    try:
+        generator.warm(build_messages("", []))
+    except ModelUnavailable as err:
+        progress(f"WARNING: {err}")
 
 
 def make_guards():

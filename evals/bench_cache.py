@@ -14,7 +14,7 @@
 2. Latency, in the same run: a hit is one `lookup` that finds an answer; a miss is a `lookup`
    that finds none plus what the turn then costs: retrieval (when an index exists under
    $ASSISTANT_HOME) and a real generation of --max-new-tokens with the project's model
-   (`LocalGenerator`, --model-dir, default $ASSISTANT_HOME/model). Medians over --runs runs,
+   (the configured runtime and model, or --model). Medians over --runs runs,
    each with a question not seen before (so no embedding is memoised), and the miss/hit ratio.
 """
 
@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
+from assistant.runtime import make_generator
 from assistant.semantic_cache import (
     DEFAULT_THRESHOLD,
     CacheScope,
@@ -205,7 +206,6 @@ def median_ms(values: list[float]) -> float:
 
 
 def bench_latency(cache: SemanticCache, probes: list[Probe], threshold: float, args) -> dict:
-    from assistant.generator import LocalGenerator
     from assistant.prompt import build_messages
     from assistant.retrieval import evidence_passages, to_passages
 
@@ -227,9 +227,10 @@ def bench_latency(cache: SemanticCache, probes: list[Probe], threshold: float, a
         index = KnowledgeIndex(settings.chroma_dir, settings.collection)
         if index.count() == 0:
             index = None
-    print(f"\n== Latency: {args.runs} runs, model {args.model_dir}, max_new_tokens "
+    print(f"\n== Latency: {args.runs} runs, model {args.model or 'default'}, max_new_tokens "
           f"{args.max_new_tokens}, retrieval {'on' if index else 'off (no index)'} ==")
-    generator = LocalGenerator(Path(args.model_dir))
+    generator = make_generator(settings.with_changes(model=args.model) if args.model
+                               else settings)
     generator.load()
 
     def generate(question: str) -> tuple[float, float, int]:
@@ -298,8 +299,8 @@ def bench_latency(cache: SemanticCache, probes: list[Probe], threshold: float, a
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=Path, default=PAIRS_PATH)
-    parser.add_argument("--model-dir", type=Path, default=None,
-                        help="local HF model directory (default: $ASSISTANT_HOME/model)")
+    parser.add_argument("--model", default=None,
+                        help="model key, .gguf file or HF directory (default: ASSISTANT_MODEL)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--max-new-tokens", type=int, default=60)
     parser.add_argument("--max-false-hit-rate", type=float, default=0.0)
@@ -308,8 +309,6 @@ def main() -> None:
                         help="time a miss as lookup + generation only")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
-    if args.model_dir is None:
-        args.model_dir = Settings.from_env().converted_model_dir
 
     from assistant.embeddings import load_embeddings
 

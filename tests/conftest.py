@@ -52,11 +52,14 @@ def handbook_pipeline(shared_home, tmp_path):
 
 @pytest.fixture(scope="session")
 def real_model_dir(tmp_path_factory) -> Path:
-    """The bundled GGUF converted once per session (about 40 s), or a cached copy."""
-    from assistant.model_store import convert_bundled_model, is_converted
+    """SmolLM2-135M in transformers form, converted once per session (about 40 s), or a cached
+    copy: the small model keeps the transformers-runtime and training tests quick."""
+    from assistant.base_models import SMOLLM2_135M
+    from assistant.model_store import ensure_hf_model, is_converted
 
     cached = os.environ.get("ASSISTANT_TEST_MODEL_DIR")
     if cached and is_converted(Path(cached)):
         return Path(cached)
-    target = tmp_path_factory.mktemp("model-parent") / "model"
-    return convert_bundled_model(target, progress=lambda m: None)
+    parent = tmp_path_factory.mktemp("model-parent")
+    return ensure_hf_model(SMOLLM2_135M, parent / "models", parent / "model",
+                           progress=lambda m: None)

@@ -10,6 +10,7 @@ from assistant.config import Settings
 from assistant.generator import LocalGenerator
 from assistant.log import ConversationLog
 from assistant.pipeline import Pipeline
+from assistant.prompt import PROMPT_VERSION
 from assistant.vectorstore import KnowledgeIndex
 from evals.cli import eval_group
 from evals.golden import GoldenItem, dataset_hash, load_golden
@@ -66,7 +67,8 @@ def test_system_prompt_override_replaces_only_the_system_message():
                             {"role": "user", "content": "q"}]))
     assert inner.prompts[0] == [{"role": "system", "content": "Be terse."},
                                 {"role": "user", "content": "q"}]
-    assert wrapped.prompt_version.startswith("p1+sys-") and wrapped.name == "scripted"
+    assert wrapped.prompt_version.startswith(f"{PROMPT_VERSION}+sys-")
+    assert wrapped.name == "scripted"
 
 
 def test_cli_replay_with_a_candidate_configuration(shared_home, monkeypatch, tmp_path):

@@ -113,6 +113,17 @@ def test_shipped_adapter_is_installed_and_made_live_once(tmp_path, monkeypatch):
     assert adapters.install_shipped(home) is None
 
 
+def test_a_shipped_adapter_for_another_base_model_is_not_made_live(tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    _fake_adapter(shipped, "small-v1")
+    (shipped / "small-v1" / "adapter_metadata.json").write_text('{"base_model": "Small"}')
+    monkeypatch.setattr(adapters, "SHIPPED_DIR", shipped)
+    home = tmp_path / "adapters"
+    assert adapters.install_shipped(home, base_model="Large") is None
+    assert adapters.adapter_names(home) == ["small-v1"]  # installed, for `finetune use`
+    assert adapters.install_shipped(home, base_model="Small") == "small-v1"
+
+
 def _runs(base_scores, cand_scores):
     from evals.compare import compare_runs
 

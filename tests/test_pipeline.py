@@ -4,7 +4,7 @@ scripted generator standing in for the language model."""
 import sqlite3
 import threading
 
-from assistant.model_store import ModelUnavailable
+from assistant.base_models import ModelUnavailable
 from assistant.pipeline import TurnRequest
 from assistant.records import (
     ANSWERED,

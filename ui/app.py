@@ -251,7 +251,8 @@ class ChatApp:
     def _status_line(self) -> str:
         generator = self.pipeline.generator
         adapter = generator.adapter or "none (base model)"
-        return (f"<small>Model: {generator.name} \u00b7 LoRA adapter: {adapter} \u00b7 "
+        runtime = getattr(generator, "runtime", "")
+        return (f"<small>Model: {generator.name} ({runtime}) \u00b7 LoRA adapter: {adapter} \u00b7 "
                 f"knowledge base: {self.pipeline.kb_version()}</small>")
 
 

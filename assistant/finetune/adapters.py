@@ -64,16 +64,19 @@ def rollback(adapters_dir: Path) -> str:
     return previous
 
 
-def install_shipped(adapters_dir: Path) -> str | None:
-    """Copy shipped adapters in; make the newest live if the user never chose one."""
+def install_shipped(adapters_dir: Path, base_model: str | None = None) -> str | None:
+    """Copy shipped adapters in; if the user never chose one, make the newest shipped adapter
+    that was trained on `base_model` live (an adapter fits only the base it was trained on)."""
     shipped = sorted(p for p in SHIPPED_DIR.glob("*") if (p / "adapter_config.json").is_file())
     for source in shipped:
         target = adapters_dir / source.name
         if not target.exists():
             adapters_dir.mkdir(parents=True, exist_ok=True)
             shutil.copytree(source, target)
-    if shipped and not (adapters_dir / "LIVE").exists():
-        set_live(adapters_dir, shipped[-1].name, note="shipped default")
+    fitting = [p for p in shipped
+               if base_model is None or metadata(p).get("base_model") == base_model]
+    if fitting and not (adapters_dir / "LIVE").exists():
+        set_live(adapters_dir, fitting[-1].name, note="shipped default")
     return live_adapter(adapters_dir)
 
 

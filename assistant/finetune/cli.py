@@ -109,14 +109,14 @@ def train_cmd(dataset, adapter_name, rank, alpha, dropout, epochs, learning_rate
               batch_size, max_steps, qlora):
     """Train a LoRA adapter on $ASSISTANT_HOME/finetune/DATASET."""
     from assistant.finetune.train import TrainConfig, train
-    from assistant.model_store import BUNDLED_MODEL_NAME, convert_bundled_model
+    from assistant.runtime import hf_model_dir, model_name
 
     settings = Settings.from_env()
     data_dir = _data_root(settings) / dataset
     if not (data_dir / "train.jsonl").is_file():
         _fail(f"no dataset at {data_dir}; run `assistant finetune build-data --name {dataset}`")
     manifest = json.loads((data_dir / "manifest.json").read_text())
-    model_dir = settings.model_path or convert_bundled_model(settings.converted_model_dir)
+    model_dir = hf_model_dir(settings, progress=lambda m: click.echo(m, err=True))
     name = adapter_name or f"{dataset}-r{rank}-{manifest['data_hash'][:8]}"
     out = settings.adapters_dir / name
     if out.exists():
@@ -126,8 +126,7 @@ def train_cmd(dataset, adapter_name, rank, alpha, dropout, epochs, learning_rate
                          batch_size=batch_size, max_steps=max_steps, qlora=qlora)
     result = train(Path(model_dir), data_dir / "train.jsonl", out, config,
                    validation_path=data_dir / "validation.jsonl",
-                   metadata={"base_model": settings.model_path.name if settings.model_path
-                             else BUNDLED_MODEL_NAME, "data": manifest})
+                   metadata={"base_model": model_name(settings), "data": manifest})
     click.echo(f"Trained {name}: {result.steps} steps, {result.tokens} tokens in "
                f"{result.seconds:.0f} s ({result.tokens_per_second:.0f} tokens/s on "
                f"{result.device}); validation loss {result.validation_loss}")

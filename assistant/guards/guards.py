@@ -14,7 +14,6 @@ from guardrails import Guard, OnFailAction
 
 from assistant.guards import messages as msg
 from assistant.guards import validators as v
-from assistant.guards.grounding import MARKER
 from assistant.guards.injection import InjectionDetector, remove_spans, scan_passage
 from assistant.guards.leakage import LeakDetector
 from assistant.guards.offline import quiet_guard
@@ -43,6 +42,7 @@ from assistant.guards.verdicts import (
     OutputVerdict,
 )
 from assistant.records import Passage
+from assistant.text import MARKER
 
 # Bump when any rule, pattern, threshold default or wording changes: part of cache keys.
 GUARD_RULES_VERSION = "g1"

@@ -22,6 +22,7 @@ from guardrails.validator_base import (
     register_validator,
 )
 
+from assistant import text
 from assistant.guards import grounding, html_safety, pii, secret_keys
 from assistant.guards.injection import HARMFUL_FAMILY, InjectionDetector
 from assistant.guards.leakage import LeakDetector
@@ -172,7 +173,7 @@ class ValidCitations(Validator):
                 (kept if n in numbers else invalid).append(n)
             return "".join(f"[{n}]" for n in dict.fromkeys(kept))
 
-        fixed = grounding.MARKER.sub(keep_valid, value)
+        fixed = text.MARKER.sub(keep_valid, value)
         metadata["invalid_citations"] = invalid
         if not invalid:
             return PassResult()
@@ -197,7 +198,7 @@ class Groundedness(Validator):
 
     def validate(self, value: Any, metadata: dict) -> ValidationResult:
         passages = metadata.get("passages", [])
-        sentences = grounding.split_sentences(value)
+        sentences = text.split_sentences(value)
         table = grounding.support_table(sentences, passages, self.embed_fn)
         numbers = [p.n for p in passages]
         rows = []
@@ -205,7 +206,7 @@ class Groundedness(Validator):
             cited = [n for n in row.sentence.citations if n in numbers]
             own, _ = row.best(cited, self.embedding_weight)
             best, best_n = row.best(numbers, self.embedding_weight)
-            has_claim = bool(grounding.content_words(row.sentence.claim))
+            has_claim = bool(text.content_words(row.sentence.claim))
             supported = row.meta or not has_claim or own >= self.min_support or (
                 not cited and best >= self.min_support
             )
@@ -282,7 +283,7 @@ class LengthBounds(Validator):
         if n <= self.max_chars:
             return PassResult()
         cut = value[: self.max_chars]
-        ends = [s.end for s in grounding.split_sentences(cut) if s.end < len(cut) - 1]
+        ends = [s.end for s in text.split_sentences(cut) if s.end < len(cut) - 1]
         fixed = cut[: ends[-1]] if ends else cut.rsplit(" ", 1)[0] + " …"
         return FailResult(
             error_message=f"answer too long ({n} > {self.max_chars} characters); shortened",

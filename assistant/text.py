@@ -1,0 +1,89 @@
+"""Text helpers shared by the prompt, the guards and the evals: citation markers, sentence
+splitting and content words (one definition, so they all agree on what a sentence is)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_LEADING_MARKERS = re.compile(r"^\s*(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+")
+_ABBREVIATIONS = re.compile(r"(?i)\b(?:e\.g|i\.e|etc|vs|cf|approx|fig|no|dr|mr|mrs|ms|st)\.$")
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers him his how i if in into is it its itself just me more most my
+no nor not now of off on once only or other our ours out over own same she should so some such
+than that the their theirs them then there these they this those through to too under until up
+very was we were what when where which while who whom why will with would you your yours
+use used using may might must shall one two also often usually like well much many get gets
+""".split())
+
+@dataclass
+class Sentence:
+    text: str  # as written, markers included
+    start: int
+    end: int
+    citations: list[int] = field(default_factory=list)
+
+    @property
+    def claim(self) -> str:
+        return MARKER.sub("", self.text).strip()
+
+
+def split_sentences(answer: str) -> list[Sentence]:
+    """Sentences with their spans; markers written after the full stop stay with their sentence."""
+    pieces: list[tuple[int, int]] = []
+    cursor = 0
+    for m in _BOUNDARY.finditer(answer):
+        if _ABBREVIATIONS.search(answer[cursor:m.start()]):
+            continue
+        pieces.append((cursor, m.start()))
+        cursor = m.end()
+    pieces.append((cursor, len(answer)))
+
+    merged: list[list[int]] = []
+    for start, end in pieces:
+        if not answer[start:end].strip():
+            continue
+        lead = _LEADING_MARKERS.match(answer, start, end)
+        if lead and merged:
+            merged[-1][1] = lead.end()  # "... weights. [1] Next" -> "[1]" belongs to "weights."
+            start = lead.end()
+            if not answer[start:end].strip():
+                continue
+        merged.append([start, end])
+
+    sentences = []
+    for start, end in merged:
+        while start < end and answer[start].isspace():
+            start += 1
+        while end > start and answer[end - 1].isspace():
+            end -= 1
+        text = answer[start:end]
+        cites = [int(n) for m in MARKER.finditer(text) for n in re.split(r"\s*,\s*", m.group(1))]
+        sentences.append(Sentence(text, start, end, list(dict.fromkeys(cites))))
+    return sentences
+
+
+def _stem(word: str) -> str:
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    tokens = re.findall(r"\d+(?:[.,]\d+)*(?:e-?\d+)?|[a-z][a-z0-9'+-]*", text.lower())
+    out = set()
+    for token in tokens:
+        token = token.strip("'-")
+        if not token or token in STOPWORDS:
+            continue
+        if token[0].isdigit():
+            out.add(token)
+        elif len(token) > 1:
+            out.add(_stem(token))
+    return out
