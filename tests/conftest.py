@@ -63,3 +63,26 @@ def real_model_dir(tmp_path_factory) -> Path:
     parent = tmp_path_factory.mktemp("model-parent")
     return ensure_hf_model(SMOLLM2_135M, parent / "models", parent / "model",
                            progress=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen(tmp_path_factory) -> Path:
+    """A random-weight qwen2 with the real Qwen2.5 tokenizer (tests/tiny_qwen.py)."""
+    from tests.tiny_qwen import make_tiny_qwen, real_qwen_gguf
+
+    gguf = real_qwen_gguf()
+    if gguf is None:
+        pytest.skip("no Qwen2.5 GGUF for the tokenizer: run `bash scripts/setup.sh` or set "
+                    "ASSISTANT_TEST_GGUF to one")
+    return make_tiny_qwen(tmp_path_factory.mktemp("tiny-qwen") / "tiny-qwen", gguf)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_gguf(tiny_qwen, tmp_path_factory) -> Path:
+    """The tiny qwen2 as an f16 GGUF, for fast tests of the llama.cpp runtime."""
+    from assistant.finetune.gguf_lora import LlamaToolsMissing, convert_model_to_gguf
+
+    try:
+        return convert_model_to_gguf(tiny_qwen, tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf")
+    except LlamaToolsMissing as missing:
+        pytest.skip(str(missing))
