@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.base_models import (
+    CATALOG,
     DEFAULT_MODEL,
     BaseModel,
     ModelUnavailable,
@@ -61,7 +62,12 @@ def base_model_of(settings: Settings) -> BaseModel | None:
 def model_name(settings: Settings) -> str:
     """The base model's name as logged and as written into adapter metadata."""
     base = base_model_of(settings)
-    return base.name if base else Path(settings.model).expanduser().name
+    if base is not None:
+        return base.name
+    path = Path(settings.model).expanduser()
+    # A copy of a bundled model's file is that model (its adapters fit it).
+    known = next((m for m in CATALOG.values() if m.filename == path.name), None)
+    return known.name if known else path.name
 
 
 def resolve_adapter(settings: Settings, progress: Callable[[str], None] = print) -> Path | None:

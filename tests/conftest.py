@@ -86,3 +86,14 @@ def tiny_qwen_gguf(tiny_qwen, tmp_path_factory) -> Path:
         return convert_model_to_gguf(tiny_qwen, tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf")
     except LlamaToolsMissing as missing:
         pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="session")
+def qwen_gguf(tmp_path_factory) -> Path:
+    """The default model's GGUF, as set-up assembled it (or assembled here from the installed
+    parts): the browser and CLI tests run the real default stack, llama.cpp included."""
+    from assistant.base_models import QWEN_05B, ensure_assembled
+    from tests.tiny_qwen import real_qwen_gguf
+
+    return real_qwen_gguf() or ensure_assembled(QWEN_05B, tmp_path_factory.mktemp("models"),
+                                                progress=lambda m: None)

@@ -53,3 +53,26 @@ def test_catalog_names_resolve():
     assert base_models.find_base_model("qwen2.5-0.5b") is base_models.QWEN_05B
     assert base_models.find_base_model("SmolLM2-135M-Instruct") is base_models.SMOLLM2_135M
     assert base_models.find_base_model("gpt-5") is None
+
+
+def test_model_names_follow_the_setting(tmp_path):
+    from assistant.config import Settings
+    from assistant.runtime import model_name
+
+    settings = Settings(home=tmp_path)
+    assert model_name(settings) == base_models.DEFAULT_MODEL.name
+    assert model_name(settings.with_changes(model="smollm2-135m")) == "SmolLM2-135M-Instruct"
+    copy = tmp_path / base_models.QWEN_05B.filename
+    assert model_name(settings.with_changes(model=str(copy))) == base_models.QWEN_05B.name
+    assert model_name(settings.with_changes(model=str(tmp_path / "mine.gguf"))) == "mine.gguf"
+
+
+def test_an_unknown_runtime_or_a_wrong_file_type_is_a_clear_refusal(tmp_path):
+    from assistant.config import Settings
+    from assistant.runtime import UnavailableGenerator, make_generator
+
+    settings = Settings(home=tmp_path, adapter="none")
+    odd = make_generator(settings.with_changes(runtime="vllm"), progress=lambda m: None)
+    assert isinstance(odd, UnavailableGenerator) and "ASSISTANT_RUNTIME" in odd.reason
+    hf_dir = make_generator(settings.with_changes(model=str(tmp_path)), progress=lambda m: None)
+    assert isinstance(hf_dir, UnavailableGenerator) and "not a .gguf file" in hf_dir.reason

@@ -29,12 +29,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, real_model_dir):
+def server(tmp_path_factory, qwen_gguf):
     """`assistant serve` as a user starts it, on a free port, with its own data directory."""
     tmp_path = tmp_path_factory.mktemp("browser")
     port = _free_port()
     env = dict(os.environ, ASSISTANT_HOME=str(tmp_path / "app-home"),
-               ASSISTANT_MODEL=str(real_model_dir), ASSISTANT_MAX_NEW_TOKENS="60")
+               ASSISTANT_MODEL=str(qwen_gguf), ASSISTANT_MAX_NEW_TOKENS="60")
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],

@@ -79,9 +79,9 @@ def _cli(*args, env, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_cli_ask_json_ingest_and_logs(real_model_dir, tmp_path):
+def test_cli_ask_json_ingest_and_logs(qwen_gguf, tmp_path):
     env = dict(os.environ, ASSISTANT_HOME=str(tmp_path / "cli-home"),
-               ASSISTANT_MODEL=str(real_model_dir), ASSISTANT_MAX_NEW_TOKENS="30")
+               ASSISTANT_MODEL=str(qwen_gguf), ASSISTANT_MAX_NEW_TOKENS="30")
     result = _cli("ask", "--json", "What does ROUGE-L measure?", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(result.stdout)
@@ -116,3 +116,20 @@ def test_cli_ask_json_ingest_and_logs(real_model_dir, tmp_path):
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
     missing = _cli("logs", "show", "nope", env=env)
     assert missing.returncode == 1 and "no turn" in missing.stderr
+
+
+def test_default_model_through_llama_cpp_answers_from_its_source(qwen_gguf):
+    """The default runtime and model: a question whose answer is in the one source given."""
+    from assistant.llama_generator import LlamaCppGenerator
+    from assistant.prompt import build_messages
+    from assistant.records import Passage
+
+    passage = Passage(1, "c1", "metric-rouge.md", "ROUGE-L",
+                      "ROUGE-L scores the longest common subsequence between a candidate and "
+                      "a reference, so it rewards words in the same order without requiring "
+                      "them to be adjacent.", 0.8, 0, 0)
+    generator = LlamaCppGenerator(qwen_gguf, name="Qwen2.5-Coder-0.5B-Instruct")
+    generation = generator.stream(build_messages("What does ROUGE-L measure?", [passage]), 60)
+    answer = "".join(generation).lower()
+    assert "longest common subsequence" in answer
+    assert generation.prompt_tokens > 50 and 0 < generation.completion_tokens <= 60

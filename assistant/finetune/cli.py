@@ -130,7 +130,36 @@ def train_cmd(dataset, adapter_name, rank, alpha, dropout, epochs, learning_rate
     click.echo(f"Trained {name}: {result.steps} steps, {result.tokens} tokens in "
                f"{result.seconds:.0f} s ({result.tokens_per_second:.0f} tokens/s on "
                f"{result.device}); validation loss {result.validation_loss}")
+    _convert_for_llama_cpp(out, Path(model_dir))
     click.echo(f"Next: assistant finetune promote {name}")
+
+
+def _convert_for_llama_cpp(adapter_dir: Path, base_model_dir: Path) -> None:
+    """llama.cpp serves adapters as GGUF files: write adapter.gguf next to the peft files."""
+    from assistant.finetune.gguf_lora import (
+        GgufConversionError,
+        LlamaToolsMissing,
+        convert_adapter_to_gguf,
+    )
+
+    try:
+        path = convert_adapter_to_gguf(adapter_dir, base_model_dir)
+    except (GgufConversionError, LlamaToolsMissing) as err:
+        _fail(f"the adapter was trained but not converted for llama.cpp: {err}")
+    click.echo(f"Converted for llama.cpp: {path}")
+
+
+@finetune_group.command("convert")
+@click.argument("adapter")
+def convert_cmd(adapter):
+    """(Re)write ADAPTER's llama.cpp form (adapter.gguf) from its peft weights."""
+    from assistant.runtime import hf_model_dir
+
+    settings = Settings.from_env()
+    adapter_dir = settings.adapters_dir / adapter
+    if not (adapter_dir / "adapter_config.json").is_file():
+        _fail(f"no adapter named {adapter!r} in {settings.adapters_dir}")
+    _convert_for_llama_cpp(adapter_dir, hf_model_dir(settings, lambda m: click.echo(m, err=True)))
 
 
 @finetune_group.command("list")
@@ -181,6 +210,13 @@ def promote_cmd(adapter, split, logged_n, limit, baseline_run, candidate_run, ma
     from evals.store import EvalStore
 
     settings = Settings.from_env()
+    adapter_dir = settings.adapters_dir / adapter
+    if settings.runtime == "llama.cpp" and (adapter_dir / "adapter_config.json").is_file() \
+            and not (adapter_dir / "adapter.gguf").is_file():
+        # The gate replays on the live runtime, which serves the adapter's GGUF form.
+        from assistant.runtime import hf_model_dir
+
+        _convert_for_llama_cpp(adapter_dir, hf_model_dir(settings, lambda m: None))
     items = load_golden(split)[:limit]
     dataset = f"golden:{split}"
     if logged_n:
