@@ -41,6 +41,7 @@ class Settings:
     min_relevance: float = DEFAULT_MIN_RELEVANCE
     max_question_chars: int = 4000
     max_new_tokens: int = 200
+    source_chars: int = 600  # each source is cut to its best sentences within this many chars
     collection: str = "knowledge"
     cache_threshold: float | None = None  # None: the semantic cache's measured default
     guards: bool = True  # False only for measuring the model alone (ASSISTANT_GUARDS=off)
@@ -60,6 +61,7 @@ class Settings:
             min_relevance=_env_float("ASSISTANT_MIN_RELEVANCE", DEFAULT_MIN_RELEVANCE),
             max_question_chars=_env_int("ASSISTANT_MAX_QUESTION_CHARS", 4000),
             max_new_tokens=_env_int("ASSISTANT_MAX_NEW_TOKENS", 200),
+            source_chars=_env_int("ASSISTANT_SOURCE_CHARS", 600),
             cache_threshold=_env_float("ASSISTANT_CACHE_THRESHOLD", 0.0) or None,
             guards=os.environ.get("ASSISTANT_GUARDS", "on").lower() not in ("off", "0", "false"),
         )

@@ -18,7 +18,7 @@ from assistant.base_models import ModelUnavailable
 from assistant.citations import resolve_citations
 from assistant.config import Settings
 from assistant.log import ConversationLog, LogUnavailable, new_id
-from assistant.prompt import PROMPT_VERSION, build_messages
+from assistant.prompt import build_messages, prompt_version
 from assistant.question import EmptyQuestion, clean_question
 from assistant.records import (
     ANSWERED,
@@ -112,7 +112,7 @@ class Pipeline:
             conversation_id=request.conversation_id or new_id(),
             model=self.generator.name,
             adapter=self.generator.adapter,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=prompt_version(self.settings.source_chars),
             kb_version=self.kb_version(),
             unverified=request.answer_anyway,
         )
@@ -148,7 +148,8 @@ class Pipeline:
         from assistant.semantic_cache import CacheScope
 
         return CacheScope(kb_version=self.kb_version(), model=self.generator.name,
-                          adapter=self.generator.adapter, prompt_version=PROMPT_VERSION,
+                          adapter=self.generator.adapter,
+                          prompt_version=prompt_version(self.settings.source_chars),
                           guard_version=self._guard_version())
 
     def _guard_version(self) -> str:
@@ -241,7 +242,8 @@ class Pipeline:
         pieces: list[str] = []
         try:
             generation = self.generator.stream(
-                build_messages(turn.question, passages, strict=strict),
+                build_messages(turn.question, passages, strict=strict,
+                               max_chars=self.settings.source_chars),
                 self.settings.max_new_tokens,
             )
             generation.stop_event = state.request.stop_event

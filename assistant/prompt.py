@@ -26,6 +26,11 @@ STRICT_SUFFIX = (
 MAX_PASSAGE_CHARS = 600
 
 
+def prompt_version(max_chars: int = MAX_PASSAGE_CHARS) -> str:
+    """The version logged and used in cache keys; a non-default source budget is part of it."""
+    return PROMPT_VERSION if max_chars == MAX_PASSAGE_CHARS else f"{PROMPT_VERSION}-s{max_chars}"
+
+
 def format_sources(passages: list[Passage], question: str = "",
                    max_chars: int = MAX_PASSAGE_CHARS) -> str:
     blocks = []

@@ -9,6 +9,9 @@ prompt), so the ratios hold on a shared, noisy machine:
 * raw llama.cpp: `Llama.create_chat_completion` on the default model, no wrapper;
 * the assistant's LlamaCppGenerator on the same model and prompts (its decode should be close
   to raw llama.cpp: the wrapper must not cost throughput);
+* the prompt budget's two levers, on the same generator: without reusing the KV cache of the
+  fixed system prompt (context reset before each call), and with sources cut at 1,200
+  characters (the earlier budget) instead of the default;
 * a warm turn through the whole pipeline (guards, retrieval, prompt, generation, output checks,
   log) in a fresh process, as `assistant serve` runs it: time to first token, total, and that
   process's peak resident memory.
@@ -36,7 +39,7 @@ def questions(n: int) -> list[str]:
     return [item.question for item in load_golden("test") if item.answerable][:n]
 
 
-def prompts(settings: Settings, texts: list[str]) -> list[list[dict]]:
+def prompts(settings: Settings, texts: list[str], source_chars: int) -> list[list[dict]]:
     """The messages the pipeline would send: retrieval + evidence filter + trimmed sources."""
     from assistant.prompt import build_messages
     from assistant.retrieval import evidence_passages, to_passages
@@ -49,7 +52,7 @@ def prompts(settings: Settings, texts: list[str]) -> list[list[dict]]:
     for text in texts:
         passages = evidence_passages(to_passages(index.search(text, settings.top_k)),
                                      settings.min_relevance)
-        out.append(build_messages(text, passages))
+        out.append(build_messages(text, passages, max_chars=source_chars))
     return out
 
 
@@ -91,7 +94,8 @@ def bench_runtimes(settings: Settings, texts: list[str], max_new_tokens: int) ->
     from assistant.llama_generator import LlamaCppGenerator
     from assistant.runtime import gguf_path, hf_model_dir
 
-    messages = prompts(settings, texts)
+    messages = prompts(settings, texts, settings.source_chars)
+    long_messages = prompts(settings, texts, 1200)
     results = {}
 
     baseline_settings = settings.with_changes(model=SMOLLM2_135M.key)
@@ -107,14 +111,23 @@ def bench_runtimes(settings: Settings, texts: list[str], max_new_tokens: int) ->
     gguf = gguf_path(settings)
     wrapped = LlamaCppGenerator(gguf, threads=settings.threads)
     llm = wrapped.load()
-    raw_rows, wrapped_rows = [], []
-    for m in messages:  # interleaved, so load on the machine hits both alike
-        raw_rows.append(time_stream(raw_llama_pieces(llm, m, max_new_tokens)))
-        wrapped_rows.append(time_stream(wrapped.stream(m, max_new_tokens)))
-    results["raw_llama_cpp"] = summarize(raw_rows)
-    results["assistant_llama_cpp"] = summarize(wrapped_rows)
+    rows = {"raw": [], "assistant": [], "no_prefix_reuse": [], "sources_1200": []}
+    for m, long_m in zip(messages, long_messages, strict=True):
+        # interleaved, so load on the machine hits every variant alike
+        rows["raw"].append(time_stream(raw_llama_pieces(llm, m, max_new_tokens)))
+        rows["assistant"].append(time_stream(wrapped.stream(m, max_new_tokens)))
+        rows["sources_1200"].append(time_stream(wrapped.stream(long_m, max_new_tokens)))
+        llm.reset()  # forget every cached token: the system prompt is prefilled again
+        rows["no_prefix_reuse"].append(time_stream(wrapped.stream(m, max_new_tokens)))
+    results["raw_llama_cpp"] = summarize(rows["raw"])
+    results["assistant_llama_cpp"] = summarize(rows["assistant"])
+    results["assistant_no_prefix_reuse"] = summarize(rows["no_prefix_reuse"])
+    results["assistant_sources_1200"] = summarize(rows["sources_1200"])
+    # the messages' text, without the chat template's few role tokens
     results["prompt_tokens_p50"] = statistics.median(
-        len(llm.tokenize(json.dumps(m).encode())) for m in messages)
+        wrapped.count_tokens("\n".join(x["content"] for x in m)) for m in messages)
+    results["prompt_tokens_1200_p50"] = statistics.median(
+        wrapped.count_tokens("\n".join(x["content"] for x in m)) for m in long_messages)
     del llm, wrapped
     return results
 
@@ -172,6 +185,10 @@ def main() -> None:
         "decode_assistant_vs_raw": round(ours["decode_tps_p50"] / raw["decode_tps_p50"], 3),
         "decode_llama_vs_baseline": round(ours["decode_tps_p50"] / base["decode_tps_p50"], 3),
         "first_token_llama_vs_baseline": round(ours["first_s_p50"] / base["first_s_p50"], 3),
+        "first_token_prefix_reuse_vs_none": round(
+            ours["first_s_p50"] / results["assistant_no_prefix_reuse"]["first_s_p50"], 3),
+        "first_token_600_vs_1200_chars": round(
+            ours["first_s_p50"] / results["assistant_sources_1200"]["first_s_p50"], 3),
     }
     if args.part == "all":
         results["pipeline"] = pipeline_in_fresh_process(args.questions, args.max_new_tokens)

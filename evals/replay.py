@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from assistant.config import Settings
 from assistant.pipeline import Pipeline, TurnRequest
-from assistant.prompt import PROMPT_VERSION
+from assistant.prompt import PROMPT_VERSION, prompt_version
 from assistant.records import Turn
 from assistant.retrieval import evidence_passages
 from evals.golden import GoldenItem, load_golden
@@ -256,11 +256,13 @@ def run_info(pipeline: Pipeline, kind: str, name: str, dataset: str, dataset_has
     return RunInfo(
         kind=kind, name=name, model=generator.name, adapter=generator.adapter,
         adapter_hash=adapter_hash(getattr(inner, "adapter_dir", None)),
-        prompt_version=getattr(generator, "prompt_version", PROMPT_VERSION),
+        prompt_version=getattr(generator, "prompt_version",
+                               prompt_version(settings.source_chars)),
         kb_version=pipeline.kb_version(), dataset=dataset, dataset_hash=dataset_hash,
         metric_versions=metric_versions(),
         config={"top_k": settings.top_k, "min_relevance": settings.min_relevance,
                 "max_new_tokens": settings.max_new_tokens, "collection": settings.collection,
+                "source_chars": settings.source_chars,
                 "adapter": settings.adapter, **(config or {})},
     )
 
