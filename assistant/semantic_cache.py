@@ -328,7 +328,7 @@ class _ScopeStore:
         _tune_sqlite(self.scalar)
         self.vectors = NumpyVectorStore(directory / "vectors.npz")
         self.vectors.min_similarity = threshold
-        self._reconcile()
+        self.sync_with_sqlite()
         self.data_manager = SSDataManager(
             self.scalar, self.vectors, None, None,
             max_size=max_entries, clean_size=max(1, max_entries // 10), policy="LRU",
@@ -343,8 +343,9 @@ class _ScopeStore:
                           enable_token_counter=False),
         )
 
-    def _reconcile(self) -> None:
-        """SQLite is the source of truth: repair a vector index left stale by a crash."""
+    def sync_with_sqlite(self) -> None:
+        """SQLite is the source of truth: repair a vector index left stale by a crash, or by
+        another process (the CLI, a second app) that stored or evicted entries since."""
         alive = set(self.scalar.get_ids(deleted=False))
         indexed = self.vectors.ids()
         if indexed - alive:
@@ -455,6 +456,7 @@ class SemanticCache:
             store = self._store(scope, create=False)
             if store is None:
                 return None
+            store.sync_with_sqlite()
             scores: list[tuple[str, float]] = []
             payload = gptcache_get(text, cache_obj=store.cache, hit_callback=scores.extend)
         if payload is None:

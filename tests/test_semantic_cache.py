@@ -150,6 +150,18 @@ def test_survives_reopen_from_the_same_directory(tmp_path, embed):
     second.close()
 
 
+def test_an_entry_stored_by_another_process_is_served_by_an_open_cache(tmp_path, embed):
+    app = SemanticCache(tmp_path / "cache", embed_fn=embed)
+    store_rouge(app)  # the app has this scope open, with its vector index in memory
+    cli = SemanticCache(tmp_path / "cache", embed_fn=embed)
+    cli.store("How do I launch the assistant?", SCOPE, "turn-2", "Run `assistant serve` [1].",
+              [])
+    cli.close()
+    hit = app.lookup("How do I launch the assistant?", SCOPE)
+    assert hit is not None and hit.turn_id == "turn-2"
+    app.close()
+
+
 def test_vector_index_is_rebuilt_from_sqlite_when_lost(tmp_path, embed):
     first = SemanticCache(tmp_path / "cache", embed_fn=embed)
     store_rouge(first)
