@@ -34,14 +34,13 @@ class LlamaCppGenerator:
     runtime = "llama.cpp"
 
     def __init__(self, gguf: Path, adapter_gguf: Path | None = None, name: str | None = None,
-                 adapter: str | None = None, threads: int | None = None,
-                 context_tokens: int = DEFAULT_CONTEXT_TOKENS):
+                 threads: int | None = None, context_tokens: int = DEFAULT_CONTEXT_TOKENS):
         self.gguf = Path(gguf)
         self.adapter_gguf = Path(adapter_gguf) if adapter_gguf else None
         self.name = name or self.gguf.stem
-        self.adapter = adapter if adapter else (self.adapter_gguf.parent.name
-                                                if self.adapter_gguf else None)
+        # An adapter is named by its folder (adapters/NAME/adapter.gguf), as the log shows it.
         self.adapter_dir = self.adapter_gguf.parent if self.adapter_gguf else None
+        self.adapter = self.adapter_dir.name if self.adapter_dir else None
         self.threads = threads or default_threads()
         self.context_tokens = context_tokens
         self._llm = None

@@ -216,7 +216,8 @@ def promote_cmd(adapter, split, logged_n, limit, baseline_run, candidate_run, ma
         # The gate replays on the live runtime, which serves the adapter's GGUF form.
         from assistant.runtime import hf_model_dir
 
-        _convert_for_llama_cpp(adapter_dir, hf_model_dir(settings, lambda m: None))
+        _convert_for_llama_cpp(adapter_dir,
+                               hf_model_dir(settings, lambda m: click.echo(m, err=True)))
     items = load_golden(split)[:limit]
     dataset = f"golden:{split}"
     if logged_n:
