@@ -98,6 +98,8 @@ def _render_turn_footer(turn) -> str:
         lines.append(f"[refused: {turn.reason}] {turn.answer}")
         if turn.searched_for:
             lines.append(turn.searched_for)
+    elif turn.answer_path == "quoted":  # the streamed draft failed the check; show the quote
+        lines += ["", "[quoted from the sources]", turn.answer, ""]
     else:
         lines.append("")
     for c in turn.citations:

@@ -94,6 +94,7 @@ class ConversationLog:
             "completion_tokens": turn.completion_tokens,
             "low_confidence": int(turn.low_confidence),
             "reasked": int(turn.reasked),
+            "answer_path": turn.answer_path,
         }
         with self._db() as db, db.atomic():  # one transaction: both rows or neither
             db["conversations"].insert(
@@ -195,6 +196,15 @@ def _fts_query(text: str) -> str:
     return " ".join(f'"{w}"' for w in words if w) or '""'
 
 
+def _older_answer_path(row: dict) -> str:
+    """Rows written before the answer path was logged: infer it from what they do record."""
+    from assistant.records import PATH_CACHE, PATH_GENERATED, PATH_NONE
+
+    if row.get("cache_hit"):
+        return PATH_CACHE
+    return PATH_NONE if row.get("refused") or not row.get("answer") else PATH_GENERATED
+
+
 def turn_from_row(row: dict) -> Turn:
     """Rebuild a Turn from its logged row (for reopening earlier conversations)."""
     from assistant.records import Citation, Passage
@@ -215,6 +225,8 @@ def turn_from_row(row: dict) -> Turn:
         cache_similarity=row["cache_similarity"],
         cached_from_turn_id=row["cached_from_turn_id"],
         low_confidence=bool(row.get("low_confidence")),
+        reasked=bool(row.get("reasked")),
+        answer_path=row.get("answer_path") or _older_answer_path(row),
         model=row["model"] or "",
         adapter=row["adapter"],
         turn_id=row["id"],

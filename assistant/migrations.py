@@ -78,3 +78,9 @@ def m002_guard_decisions_and_confidence(db):
     db["guard_decisions"].create_index(["turn_id"])
     db["turns"].add_column("low_confidence", int)
     db["turns"].add_column("reasked", int)
+
+
+@migrations()
+def m003_answer_path(db):
+    # generated | quoted | cache | none: which path produced the answer the user saw.
+    db["turns"].add_column("answer_path", str)

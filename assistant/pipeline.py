@@ -20,6 +20,7 @@ from assistant.config import Settings
 from assistant.log import ConversationLog, LogUnavailable, new_id
 from assistant.prompt import build_messages, prompt_version
 from assistant.question import EmptyQuestion, clean_question
+from assistant.quoting import QUOTED_NOTICE, best_quotes, quoted_answer
 from assistant.records import (
     ANSWERED,
     EMPTY_QUESTION,
@@ -27,6 +28,10 @@ from assistant.records import (
     MODEL_UNAVAILABLE,
     NO_EVIDENCE,
     NOT_IN_SOURCES,
+    PATH_CACHE,
+    PATH_GENERATED,
+    PATH_NONE,
+    PATH_QUOTED,
     REFUSAL_MESSAGES,
     SOURCES_ONLY,
     STOPPED,
@@ -170,6 +175,7 @@ class Pipeline:
         if hit is None:
             return state
         turn.cache_hit, turn.cache_similarity = True, round(hit.similarity, 4)
+        turn.answer_path = PATH_CACHE
         turn.cached_from_turn_id = hit.turn_id
         turn.answer = hit.answer
         turn.citations = [Citation(**c) for c in hit.citations]
@@ -271,6 +277,7 @@ class Pipeline:
         turn.invalid_citations = cited.invalid_count
         if state.request.stop_event.is_set():
             turn.reason = STOPPED
+            turn.answer_path = PATH_GENERATED if turn.answer else PATH_NONE
             turn.notices.append("Stopped before the answer was complete.")
             return False
         if MODEL_DECLINE_PHRASE in turn.answer.lower():
@@ -287,6 +294,8 @@ class Pipeline:
             turn.guard.extend(_decisions("output", verdict.decisions))
             if verdict.needs_reask and attempt == 1:
                 return True
+            if verdict.refused and verdict.reason == UNGROUNDED and self._quote(turn, passages):
+                return False
             if verdict.refused:
                 turn.refused, turn.reason = True, verdict.reason or UNGROUNDED
                 turn.answer = REFUSAL_MESSAGES.get(turn.reason, verdict.message)
@@ -303,13 +312,26 @@ class Pipeline:
             turn.notices.append(
                 f"Removed {turn.invalid_citations} citation marker(s) that pointed to no source."
             )
-        turn.reason = ANSWERED
+        turn.reason, turn.answer_path = ANSWERED, PATH_GENERATED
         if not turn.citations:
             turn.low_confidence = True
             turn.notices.append(
                 "This answer cites none of the sources: check it against the passages shown."
             )
         return False
+
+    def _quote(self, turn: Turn, passages) -> bool:
+        """Answer with the source sentences that answer the question, when there are any."""
+        if self.guards is None or self.guards.embed_fn is None:
+            return False
+        quotes = best_quotes(turn.question, passages, self.guards.embed_fn)
+        if not quotes:
+            return False
+        cited = resolve_citations(quoted_answer(quotes), passages)
+        turn.answer, turn.citations = cited.text, cited.citations
+        turn.answer_path, turn.reason, turn.low_confidence = PATH_QUOTED, ANSWERED, False
+        turn.notices.append(QUOTED_NOTICE)
+        return True
 
     def _finish(self, state: _State) -> Turn:
         turn = state.turn
@@ -331,10 +353,11 @@ class Pipeline:
         return turn
 
     def _cacheable(self, state: _State) -> bool:
-        """Only logged, guard-passing, cited answers; never refusals, unverified, stopped or
-        low-confidence ones (and thumbs-down evicts, see record_feedback)."""
+        """Only logged, guard-passing, cited, generated answers; never refusals, quotes (a retry
+        may do better), unverified, stopped or low-confidence ones (and thumbs-down evicts,
+        see record_feedback)."""
         turn = state.turn
-        return (self.cache is not None and turn.logged and not turn.cache_hit
+        return (self.cache is not None and turn.logged and turn.answer_path == PATH_GENERATED
                 and turn.reason == ANSWERED and not turn.unverified
                 and not turn.low_confidence and bool(turn.citations))
 

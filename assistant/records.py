@@ -40,6 +40,12 @@ class Citation:
         return asdict(self)
 
 
+# Which path produced the text the user sees (the log's `answer_path` column).
+PATH_GENERATED = "generated"  # the model's answer, checked sentence by sentence
+PATH_QUOTED = "quoted"  # the model's answer failed the check; source sentences quoted instead
+PATH_CACHE = "cache"  # an earlier checked answer to a similar question
+PATH_NONE = "none"  # refused or stopped before any answer
+
 # Reason codes: one per user-visible state of a turn (stored in the log's `reason` column).
 ANSWERED = "ANSWERED"
 NO_EVIDENCE = "NO_EVIDENCE"
@@ -92,6 +98,7 @@ class Turn:
     guard: list[dict] = field(default_factory=list)  # {stage, validator, outcome, action, detail}
     low_confidence: bool = False
     reasked: bool = False
+    answer_path: str = PATH_NONE
     model: str = ""
     adapter: str | None = None
     prompt_version: str = ""
@@ -121,6 +128,7 @@ class Turn:
             "guard": self.guard,
             "low_confidence": self.low_confidence,
             "reasked": self.reasked,
+            "answer_path": self.answer_path,
             "turn_id": self.turn_id,
             "conversation_id": self.conversation_id,
             "model": self.model,

@@ -150,9 +150,12 @@ def warm_up(generator, progress: Callable[[str], None] = print) -> None:
 def make_guards():
     from assistant.embeddings import load_embeddings
     from assistant.guards import Guards
+    from assistant.guards.support import SupportChecker
     from assistant.prompt import SYSTEM_PROMPT
 
-    return Guards(SYSTEM_PROMPT, embed_fn=load_embeddings().embed_documents)
+    checker = SupportChecker()
+    return Guards(SYSTEM_PROMPT, embed_fn=load_embeddings().embed_documents,
+                  checker=checker if checker.available else None)
 
 
 def make_cache(settings: Settings):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^\s*(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+")
 _ABBREVIATIONS = re.compile(r"(?i)\b(?:e\.g|i\.e|etc|vs|cf|approx|fig|no|dr|mr|mrs|ms|st)\.$")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.!?,;:])")
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 
 STOPWORDS = frozenset("""
@@ -30,7 +31,8 @@ class Sentence:
 
     @property
     def claim(self) -> str:
-        return MARKER.sub("", self.text).strip()
+        """The sentence without its markers ("metric [2]." -> "metric.")."""
+        return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", MARKER.sub("", self.text)).strip()
 
 
 def split_sentences(answer: str) -> list[Sentence]:

@@ -29,9 +29,11 @@ DEFAULT_MARGINS = {
     "judge": 0.02, "exact_match": 0.02, "token_f1": 0.02, "rouge_l": 0.02, "bleu": 2.0,
     "chrf": 2.0, "hit_at_k": 0.02, "reciprocal_rank": 0.02, "groundedness": 0.02,
     "citation_precision": 0.02, "answer_relevance": 0.02, "cites_gold_source": 0.02,
-    "refusal_correct": 0.02, "correct": 0.02, "worst_case": 0.02,
+    "refusal_correct": 0.02, "correct": 0.02, "worst_case": 0.02, "answered_wrong": 0.02,
 }
-NOT_COMPARED = {"refused"}  # a rate with no better direction; refusal_correct judges it
+# Rates with no better direction: refusal_correct judges refusals; a quote is right by
+# construction, and whether quoting more is better depends on what it replaced.
+NOT_COMPARED = {"refused", "quoted"}
 
 
 class IncomparableRuns(ValueError):

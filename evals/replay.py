@@ -52,6 +52,7 @@ class ItemResult:
     passage_sources: list[str] = field(default_factory=list)
     passage_texts: list[str] = field(default_factory=list)
     retrieved_scores: list[float] = field(default_factory=list)
+    answer_path: str = "generated"  # generated | quoted | cache | none (assistant.records)
 
     def passages_by_number(self) -> dict[int, str]:
         return dict(zip(self.passage_numbers, self.passage_texts, strict=True))
@@ -87,6 +88,7 @@ def item_result(item: GoldenItem, turn: Turn, min_relevance: float) -> ItemResul
         passage_numbers=[p.n for p in shown], passage_sources=[p.source for p in shown],
         passage_texts=[p.text for p in shown],
         retrieved_scores=[p.score for p in turn.passages],
+        answer_path=turn.answer_path,
     )
 
 
@@ -198,6 +200,7 @@ def summarize(results: list[ItemResult], k: int = 5) -> dict:
     cited = [bool(r.cited_sources) for r in answered]
     correct_source = [bool(set(r.cited_sources) & set(r.gold_sources))
                       for r in answered if r.answerable]
+    quoted = [r.answer_path == "quoted" for r in answered]
     return {
         "items": len(results),
         f"retrieval_hit@{k}": mean_with_stderr(hits)[0] if hits else None,
@@ -206,6 +209,7 @@ def summarize(results: list[ItemResult], k: int = 5) -> dict:
         "answers_with_valid_citation": sum(cited) / len(cited) if cited else None,
         "answers_citing_a_gold_source": (
             sum(correct_source) / len(correct_source) if correct_source else None),
+        "quoted_rate": sum(quoted) / len(quoted) if quoted else None,
         "invalid_citations_removed": sum(r.invalid_citations for r in results),
         "refusal_rate_unanswerable": (
             sum(r.refused for r in unanswerable) / len(unanswerable) if unanswerable else None),

@@ -10,6 +10,10 @@ Which score applies to which item:
   groundedness and citation precision are measured against the passages shown to the model.
 * cites_gold_source: answered, answerable items with gold sources.
 * refusal_correct: labelled items; 1.0 when ``refused == (not answerable)``.
+* answered_wrong: 1.0 when the item was answered and the answer is wrong, read with the support
+  check against the reference (or, for a logged turn without one, against its own passages);
+  see evals/correctness.py. Refusals count 0: refusal_correct judges them.
+* quoted: 1.0 when the answer shown was quoted from the sources instead of generated.
 
 A score that does not apply is None (left out of means and of paired comparisons).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from evals import correctness
 from evals.metrics import (
     METRIC_VERSIONS,
     bleu,
@@ -52,7 +57,7 @@ HIGHER_IS_BETTER = {
     "correct": True, "cites_own_passage": True, "worst_case": True, "original": True,
     "typos": True, "casing": True, "whitespace": True, "contractions": True,
     "refusal_flips": False, "citation_valid": True, "thumbs_up": True, "cache_hit": True,
-    "p_gold": True,
+    "p_gold": True, "answered_wrong": False, "quoted": False,
 }
 
 SCORING_VERSIONS = {
@@ -60,6 +65,7 @@ SCORING_VERSIONS = {
     "cites_gold_source": "cited-source-in-gold-1",
     "refusal_correct": "refused-eq-not-answerable-1",
     "reference_metrics_input": "answer-without-citation-markers-1",
+    "answered_wrong": correctness.VERSION,
 }
 
 
@@ -96,7 +102,8 @@ def reference_scores(answer: str, reference: str) -> dict[str, float]:
     }
 
 
-def score_item(r: ItemResult, k: int = 5, embed: EmbedFn | None = None) -> dict:
+def score_item(r: ItemResult, k: int = 5, embed: EmbedFn | None = None,
+               judge_correctness: bool = True) -> dict:
     """Every applicable score of one item; see the module docstring for which apply when."""
     scores: dict = dict.fromkeys(
         ["exact_match", "token_f1", "bleu", "chrf", "rouge_l", "hit_at_k", "reciprocal_rank",
@@ -117,6 +124,8 @@ def score_item(r: ItemResult, k: int = 5, embed: EmbedFn | None = None) -> dict:
     if r.answerable is not None:
         scores["refusal_correct"] = float(r.refused == (not r.answerable))
     scores["refused"] = float(r.refused)
+    scores["answered_wrong"] = correctness.answered_wrong(r) if judge_correctness else None
+    scores["quoted"] = float(r.answer_path == "quoted")
     scores["duration_ms"] = r.duration_ms if r.first_token_ms is not None else None
     scores["first_token_ms"] = r.first_token_ms
     return scores

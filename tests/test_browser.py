@@ -153,3 +153,32 @@ def test_cached_answer_shows_its_badge_and_can_be_asked_fresh(server, page):
     assert "4-bit NF4" in _bot_messages(page).last.inner_text()
     assert "qlora.md" in page.locator("#sources").inner_text()
     assert page.locator("#fresh").is_visible()
+
+
+def test_a_quoted_answer_is_shown_distinctly_from_a_generated_one(server, page):
+    """A turn whose answer was quoted from the sources (logged by the app's own log API, as the
+    pipeline writes it) reopens in the browser under its own banner, its quote verbatim."""
+    from assistant.log import ConversationLog
+    from assistant.records import PATH_QUOTED, Citation, Turn
+
+    url, db_path = server
+    quote = ("A context-dependent metric takes the context into account: the source document, "
+             "the retrieved passages, the conversation history, or the original question.")
+    citation = Citation(1, "metrics-context-free-vs-dependent.md", "q1", "Two categories", 0.8,
+                        quote)
+    ConversationLog(db_path).record_turn(Turn(
+        question="What does a context-dependent metric look at?", conversation_id="quoted-conv",
+        answer=f"> {quote} [1]", citations=[citation], answer_path=PATH_QUOTED,
+        model="m", prompt_version="p", kb_version="k"))
+
+    page.goto(url)
+    page.locator("#refresh-conversations").click()
+    page.locator("#conversations input").click()
+    page.get_by_role("option", name="What does a context-dependent metric look at?",
+                     exact=False).click()
+    banner = page.locator("#chatbot .quoted")
+    banner.wait_for(timeout=30_000)
+    assert "Quoted from the sources" in banner.inner_text()
+    message = _bot_messages(page).last.inner_text()
+    assert "the retrieved passages, the conversation history" in message
+    assert page.locator("#chatbot .refusal").count() == 0

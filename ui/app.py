@@ -18,6 +18,8 @@ CSS = """
 .refusal .searched { font-size: 0.85em; color: #7a4a1f; }
 .cached-badge { background: #1864ab; color: white; border-radius: 4px; padding: 1px 6px;
                 font-size: 0.8em; }
+.quoted { border-left: 6px solid #2b8a3e; background: #ebfbee; color: #1b4d2b;
+          padding: 6px 10px; border-radius: 6px; }
 .unverified { border-left: 6px solid #f59f00; background: #fff9db; color: #5f3f00;
               padding: 6px 10px; border-radius: 6px; }
 """
@@ -184,7 +186,7 @@ class ChatApp:
                     conversations = gr.Dropdown(
                         label="Earlier conversations", choices=[], elem_id="conversations"
                     )
-                    refresh = gr.Button("Refresh list", size="sm")
+                    refresh = gr.Button("Refresh list", size="sm", elem_id="refresh-conversations")
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
                         label="Chat", height=480, elem_id="chatbot", sanitize_html=True

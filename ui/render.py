@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import html
 
+from assistant.quoting import QUOTED_NOTICE
 from assistant.records import (
     EMPTY_QUESTION,
     GENERATION_FAILED,
     MODEL_UNAVAILABLE,
     NO_EVIDENCE,
     NOT_IN_SOURCES,
+    PATH_QUOTED,
     PII_IN_OUTPUT,
     PROMPT_INJECTION,
     SOURCES_ONLY,
@@ -78,13 +80,19 @@ def answer_markdown(turn: Turn) -> str:
                 '<div class="unverified"><strong>\u26a0 Low confidence</strong> '
                 "(weakly supported by the sources: check the passages)</div>\n\n" + body
             )
+        if turn.answer_path == PATH_QUOTED:
+            body = (
+                '<div class="quoted" data-path="quoted"><strong>\u275d Quoted from the sources'
+                "</strong> (the model's own answer did not pass the check against its sources, "
+                "so these are the sources' sentences, word for word)</div>\n\n" + body
+            )
         if turn.cache_hit:
             body = (
                 f'<span class="cached-badge">cached</span> <small>same as an earlier answer '
                 f"(similarity {turn.cache_similarity or 0:.2f}); press <em>Ask again, fresh</em> "
                 "for a new one.</small>\n\n" + body
             )
-    notes = list(turn.notices)
+    notes = [n for n in turn.notices if n != QUOTED_NOTICE]  # the banner says it
     if turn.log_error:
         notes.append(f"Not saved to the log: {turn.log_error}")
     if notes:

@@ -16,7 +16,10 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.finetune.adapters import BASE_MODEL, live_adapter, metadata, set_live
 
-TARGET_METRICS = ("judge", "refusal_correct", "cites_gold_source", "token_f1", "groundedness")
+TARGET_METRICS = ("judge", "refusal_correct", "cites_gold_source", "token_f1", "groundedness",
+                  "answered_wrong")
+# An adapter that answers more questions wrongly is never promoted, whatever else improved.
+HARD_GATE = "answered_wrong"
 
 
 @dataclass
@@ -31,6 +34,10 @@ class GateResult:
 
 def decide(verdict: dict, targets=TARGET_METRICS) -> tuple[bool, str]:
     gate = verdict["verdict"]
+    wrong = verdict.get("deltas", {}).get(HARD_GATE, {})
+    if (wrong.get("delta") or 0.0) > 0:
+        return False, (f"answers more questions wrongly ({HARD_GATE} "
+                       f"{wrong['delta']:+.3f})")
     if not gate["passed"]:
         return False, "regressed beyond the margin: " + ", ".join(gate["regressions"])
     improved = [m for m in gate["improvements"] if m in targets]

@@ -45,7 +45,7 @@ from assistant.records import Passage
 from assistant.text import MARKER
 
 # Bump when any rule, pattern, threshold default or wording changes: part of cache keys.
-GUARD_RULES_VERSION = "g1"
+GUARD_RULES_VERSION = "g2"
 
 REASK_INSTRUCTION = (
     "Your previous answer was rejected ({why}). Write it again using only facts stated in the "
@@ -76,8 +76,12 @@ def _run(guard: Guard, text: str, metadata: dict) -> tuple[str, bool, str]:
 
 
 class Guards:
-    def __init__(self, system_prompt: str, embed_fn=None, policy: dict | None = None):
+    def __init__(self, system_prompt: str, embed_fn=None, policy: dict | None = None,
+                 checker=None):
+        """`checker`: a SupportChecker that reads whether a passage supports a sentence;
+        without one, support is word overlap and embedding similarity."""
         self.system_prompt = system_prompt
+        self.checker = checker
         self.embed_fn = embed_fn
         self.policy = merge_policy(policy)
         p = self.policy
@@ -111,7 +115,8 @@ class Guards:
             "citations": _guard("output-citations", v.ValidCitations(on_fail=fix)),
             "groundedness": _guard(
                 "output-groundedness",
-                v.Groundedness(embed_fn, p["min_support"], p["embedding_weight"], on_fail=fix)),
+                v.Groundedness(embed_fn, p["min_support"], p["embedding_weight"], checker=checker,
+                               on_fail=fix)),
             "secrets": _guard(
                 "output-secrets", v.RedactSecrets(p["secret_min_entropy"], on_fail=fix)),
             "pii": _guard("output-pii", v.RedactPII(on_fail=fix)),
@@ -286,11 +291,14 @@ class Guards:
                 dropped = [r["sentence"].text for r in unsupported]
                 text = v.drop_spans(text, [(r["sentence"].start, r["sentence"].end)
                                            for r in unsupported])
-                notes.append(msg.sentences_dropped(len(dropped)))
+                contradicted = sum(r["contradicted"] for r in unsupported)
+                notes.append(msg.sentences_dropped(len(dropped) - contradicted, contradicted))
             decide(UNGROUNDED, action)
+            contradicted = sum(r["contradicted"] for r in unsupported)
             decisions.append(Decision(
                 "groundedness", FAIL, action,
-                f"{len(unsupported)} of {len(claims)} sentence(s) not supported by their sources",
+                f"{len(unsupported)} of {len(claims)} sentence(s) not supported by their sources"
+                + (f" ({contradicted} contradicted)" if contradicted else ""),
             ))
         else:
             decisions.append(Decision("groundedness", PASS, NONE,

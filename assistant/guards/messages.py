@@ -79,8 +79,13 @@ def removed_from_answer(kinds: Counter) -> str:
     return f"I removed {describe_kinds(kinds)} from the answer."
 
 
-def sentences_dropped(n: int) -> str:
-    return (
-        "I removed 1 sentence that my sources do not support."
-        if n == 1 else f"I removed {n} sentences that my sources do not support."
-    )
+def sentences_dropped(unsupported: int, contradicted: int = 0) -> str:
+    """The note for sentences removed from an answer; contradictions are named as such."""
+    parts = []
+    if unsupported:
+        parts.append("1 sentence that my sources do not support" if unsupported == 1
+                     else f"{unsupported} sentences that my sources do not support")
+    if contradicted:
+        parts.append("1 sentence that contradicts its source" if contradicted == 1
+                     else f"{contradicted} sentences that contradict their sources")
+    return f"I removed {join_list(parts)}."

@@ -183,23 +183,35 @@ class ValidCitations(Validator):
         )
 
 
+def support_label(row: grounding.SentenceSupport, cited: list[int], numbers: list[int],
+                  own: float, best: float, min_support: float) -> str:
+    """supported / miscited (another passage supports it) / contradicted / not_addressed."""
+    if own >= min_support or (not cited and best >= min_support):
+        return "supported"
+    if best >= min_support:
+        return "miscited"
+    return "contradicted" if row.contradicted_by(cited or numbers) else "not_addressed"
+
+
 @register_validator(name="assistant/groundedness", data_type="string")
 class Groundedness(Validator):
     """Each sentence must be supported by the passage it cites (or, uncited, by any passage).
-    The fix drops unsupported sentences; `metadata["grounding"]` holds the sentence table."""
+    The fix drops unsupported sentences; `metadata["grounding"]` holds the sentence table.
+    With a support checker, support is its probability and contradictions are told apart."""
 
     def __init__(self, embed_fn=None, min_support: float = 0.5, embedding_weight: float = 0.5,
-                 on_fail=None, **kwargs):
+                 checker=None, on_fail=None, **kwargs):
         super().__init__(on_fail=on_fail, min_support=min_support,
                          embedding_weight=embedding_weight, **kwargs)
         self.embed_fn = embed_fn
-        self.min_support = min_support
+        self.checker = checker
+        self.min_support = checker.min_supported if checker is not None else min_support
         self.embedding_weight = embedding_weight
 
     def validate(self, value: Any, metadata: dict) -> ValidationResult:
         passages = metadata.get("passages", [])
         sentences = text.split_sentences(value)
-        table = grounding.support_table(sentences, passages, self.embed_fn)
+        table = grounding.support_table(sentences, passages, self.embed_fn, self.checker)
         numbers = [p.n for p in passages]
         rows = []
         for row in table:
@@ -207,18 +219,19 @@ class Groundedness(Validator):
             own, _ = row.best(cited, self.embedding_weight)
             best, best_n = row.best(numbers, self.embedding_weight)
             has_claim = bool(text.content_words(row.sentence.claim))
-            supported = row.meta or not has_claim or own >= self.min_support or (
-                not cited and best >= self.min_support
-            )
+            label = ("supported" if row.meta or not has_claim else
+                     support_label(row, cited, numbers, own, best, self.min_support))
             rows.append({
                 "sentence": row.sentence,
                 "cited": cited,
                 "support": own if cited else best,
                 "best": best,
                 "best_n": best_n,
-                "supported": supported,
+                "label": label,
+                "supported": label == "supported",
                 # cites a passage that does not support it, while another passage does
-                "miscited": bool(cited) and own < self.min_support and best >= self.min_support,
+                "miscited": label == "miscited",
+                "contradicted": label == "contradicted",
                 "claim": has_claim and not row.meta,
             })
         metadata["grounding"] = rows
@@ -230,7 +243,7 @@ class Groundedness(Validator):
             error_message=f"{len(unsupported)} of {len(rows)} sentence(s) not supported",
             fix_value=fixed,
             error_spans=[
-                ErrorSpan(start=r["sentence"].start, end=r["sentence"].end, reason="unsupported")
+                ErrorSpan(start=r["sentence"].start, end=r["sentence"].end, reason=r["label"])
                 for r in unsupported
             ],
         )

@@ -1,0 +1,134 @@
+"""Does a passage support a claim? A cross-encoder that reads the two together.
+
+The model is the assistant's own embedding model (all-MiniLM-L6-v2, from its PyPI package) with
+a classification head and a LoRA adapter trained on the labelled handbook set
+(`python -m evals.support_train`), shipped in `support_model/`. Reading claim and passage in one
+pass lets it see word order and negation, which the word-overlap and embedding checks cannot:
+"context-free metrics compare with the source" and its reversal share every word.
+
+A claim is checked against the sentences of the passage that share the most words with it,
+within PREMISE_CHARS, so that a long chunk does not push the relevant sentence out of the
+model's 256-token window.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.excerpts import excerpt
+
+SUPPORTED, CONTRADICTED, NOT_ADDRESSED = "supported", "contradicted", "not_addressed"
+LABELS = (SUPPORTED, CONTRADICTED, NOT_ADDRESSED)
+ADAPTER_DIR = Path(__file__).resolve().parent / "support_model"
+PREMISE_CHARS = 350
+MAX_TOKENS = 256
+
+
+@dataclass(frozen=True)
+class Judgement:
+    label: str
+    probabilities: dict[str, float]
+
+    @property
+    def supported(self) -> float:
+        return self.probabilities[SUPPORTED]
+
+    @property
+    def contradicted(self) -> float:
+        return self.probabilities[CONTRADICTED]
+
+
+def premise(passage: str, claim: str, max_chars: int = PREMISE_CHARS) -> str:
+    """The passage's sentences that bear on the claim (the passage itself when short)."""
+    return excerpt(passage, claim, max_chars)
+
+
+def label_of(probabilities: dict[str, float], min_supported: float) -> str:
+    """Supported when its probability clears the threshold; otherwise the likelier failure."""
+    if probabilities[SUPPORTED] >= min_supported:
+        return SUPPORTED
+    return max((CONTRADICTED, NOT_ADDRESSED), key=lambda k: probabilities[k])
+
+
+def build_model(adapter_dir: Path | None = None, trainable: bool = False):
+    """(tokenizer, model): MiniLM with a 3-way head; LoRA from adapter_dir, or a new one."""
+    from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from assistant.embeddings import embedding_model_dir
+
+    base_dir = str(embedding_model_dir())
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    base = AutoModelForSequenceClassification.from_pretrained(
+        base_dir, num_labels=len(LABELS), local_files_only=True)
+    if adapter_dir is not None:
+        model = PeftModel.from_pretrained(base, str(adapter_dir), is_trainable=trainable)
+    else:
+        config = LoraConfig(
+            task_type=TaskType.SEQ_CLS, r=16, lora_alpha=32, lora_dropout=0.05,
+            target_modules=["query", "key", "value", "attention.output.dense",
+                            "intermediate.dense", "output.dense"],
+            modules_to_save=["classifier", "pooler"])
+        model = get_peft_model(base, config)
+    model.train(trainable)
+    return tokenizer, model
+
+
+def encode(tokenizer, premises: Sequence[str], claims: Sequence[str]):
+    return tokenizer(list(premises), list(claims), truncation="only_first",
+                     max_length=MAX_TOKENS, padding=True, return_tensors="pt")
+
+
+def trained_threshold(adapter_dir: Path, default: float = 0.5) -> float:
+    meta = Path(adapter_dir) / "support_meta.json"
+    if not meta.is_file():
+        return default
+    return float(json.loads(meta.read_text(encoding="utf-8")).get("threshold", default))
+
+
+class SupportChecker:
+    """Loaded on first use; thread-safe (one forward pass at a time)."""
+
+    def __init__(self, adapter_dir: Path = ADAPTER_DIR, min_supported: float | None = None):
+        self.adapter_dir = Path(adapter_dir)
+        # The threshold chosen on the dev documents when the adapter was trained.
+        self.min_supported = min_supported if min_supported is not None else trained_threshold(
+            self.adapter_dir)
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return (self.adapter_dir / "adapter_config.json").is_file()
+
+    def _load(self):
+        if self._model is None:
+            import torch
+
+            tokenizer, model = build_model(self.adapter_dir)
+            self._model = (tokenizer, model.eval(), torch)
+        return self._model
+
+    def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
+        """Judge (claim, passage) pairs in one batch."""
+        if not pairs:
+            return []
+        with self._lock:
+            tokenizer, model, torch = self._load()
+            premises = [premise(passage, claim) for claim, passage in pairs]
+            batch = encode(tokenizer, premises, [claim for claim, _ in pairs])
+            with torch.inference_mode():
+                logits = model(**batch).logits
+            rows = torch.softmax(logits.float(), dim=-1).tolist()
+        out = []
+        for row in rows:
+            probabilities = {label: round(p, 4) for label, p in zip(LABELS, row, strict=True)}
+            out.append(Judgement(label_of(probabilities, self.min_supported), probabilities))
+        return out
+
+    def judge(self, claim: str, passage: str) -> Judgement:
+        return self.judge_many([(claim, passage)])[0]

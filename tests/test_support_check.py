@@ -1,0 +1,174 @@
+"""The support check in the output guard, and quoting instead of withholding.
+
+The logic is tested with a rule-based checker; the shipped cross-encoder is tested on the
+failures that motivated it (reversed definitions, borrowed words) and through the pipeline."""
+
+import pytest
+
+from assistant.guards import Guards
+from assistant.guards.support import (
+    CONTRADICTED,
+    LABELS,
+    NOT_ADDRESSED,
+    SUPPORTED,
+    Judgement,
+    SupportChecker,
+    label_of,
+)
+from assistant.prompt import SYSTEM_PROMPT
+from assistant.quoting import best_quotes, quoted_answer
+from assistant.records import Passage
+
+CONTEXT = Passage(1, "c1", "metrics-context-free-vs-dependent.md", "Context-free vs dependent",
+                  "Context-free metrics score the answer on its own, without looking at the "
+                  "source. Context-dependent metrics compare the answer with the source "
+                  "document.", 0.8, 0, 0)
+BLEU = Passage(2, "b1", "metric-bleu.md", "BLEU",
+               "BLEU measures how many n-grams of a candidate translation also appear in the "
+               "reference translations. It is a precision-oriented metric.", 0.7, 0, 0)
+
+
+class RuleChecker:
+    """Supported when the claim is a sentence of the passage; contradicted when it contains
+    "not"; otherwise not addressed."""
+
+    min_supported = 0.5
+
+    def judge_many(self, pairs):
+        out = []
+        for claim, passage in pairs:
+            body = claim.rstrip(".").lower()
+            if body in passage.lower():
+                probs = {SUPPORTED: 0.9, CONTRADICTED: 0.05, NOT_ADDRESSED: 0.05}
+            elif " not " in f" {body} ":
+                probs = {SUPPORTED: 0.05, CONTRADICTED: 0.9, NOT_ADDRESSED: 0.05}
+            else:
+                probs = {SUPPORTED: 0.05, CONTRADICTED: 0.05, NOT_ADDRESSED: 0.9}
+            out.append(Judgement(label_of(probs, self.min_supported), probs))
+        return out
+
+
+@pytest.fixture(scope="module")
+def rule_guards():
+    return Guards(SYSTEM_PROMPT, checker=RuleChecker())
+
+
+def test_label_of_prefers_supported_above_the_threshold():
+    assert label_of({SUPPORTED: 0.6, CONTRADICTED: 0.3, NOT_ADDRESSED: 0.1}, 0.5) == SUPPORTED
+    assert label_of({SUPPORTED: 0.4, CONTRADICTED: 0.5, NOT_ADDRESSED: 0.1}, 0.5) == CONTRADICTED
+    assert label_of({SUPPORTED: 0.4, CONTRADICTED: 0.1, NOT_ADDRESSED: 0.5}, 0.5) == NOT_ADDRESSED
+    assert set(LABELS) == {SUPPORTED, CONTRADICTED, NOT_ADDRESSED}
+
+
+def test_a_contradicted_sentence_is_removed_with_a_note_that_names_it(rule_guards):
+    answer = ("It is a precision-oriented metric [2]. Context-free metrics do not score the "
+              "answer on its own [1].")
+    verdict = rule_guards.check_output(answer, [CONTEXT, BLEU])
+    assert not verdict.refused
+    assert verdict.text == "It is a precision-oriented metric [2]."
+    assert "contradicts its source" in verdict.message
+    detail = [d.detail for d in verdict.decisions if d.validator == "groundedness"][0]
+    assert "1 contradicted" in detail
+
+
+def test_a_sentence_citing_the_wrong_passage_is_repointed(rule_guards):
+    verdict = rule_guards.check_output("It is a precision-oriented metric [1].", [CONTEXT, BLEU])
+    assert not verdict.refused and verdict.text == "It is a precision-oriented metric [2]."
+
+
+def test_nothing_supported_asks_again_then_refuses(rule_guards):
+    answer = "BLEU measures the trade-off between precision and recall [2]."
+    first = rule_guards.check_output(answer, [CONTEXT, BLEU], attempt=1)
+    assert first.needs_reask
+    second = rule_guards.check_output(answer, [CONTEXT, BLEU], attempt=2)
+    assert second.refused and second.reason == "UNGROUNDED"
+
+
+def fake_embed(texts):
+    """Bag of words over a tiny vocabulary: enough to rank sentences for a question."""
+    vocab = ["context", "free", "dependent", "source", "bleu", "n-grams", "precision", "cake"]
+    return [[float(t.lower().count(w)) + 0.01 for w in vocab] for t in texts]
+
+
+def test_quotes_are_the_sentences_closest_to_the_question_with_markers():
+    quotes = best_quotes("What do context-dependent metrics compare with the source?",
+                         [CONTEXT, BLEU], fake_embed, min_similarity=0.3)
+    assert quotes and quotes[0].n == 1
+    assert quotes[0].sentence.startswith("Context-dependent metrics compare")
+    text = quoted_answer(quotes)
+    assert text.startswith("> Context-dependent metrics compare") and "[1]" in text
+
+
+def test_no_quote_when_no_sentence_shares_the_question_s_words():
+    assert best_quotes("How do I bake a cake?", [CONTEXT, BLEU], fake_embed) == []
+
+
+# -- the shipped cross-encoder ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checker():
+    shipped = SupportChecker()
+    if not shipped.available:
+        pytest.fail("the support check's adapter is not in the repository")
+    return shipped
+
+
+def test_the_shipped_checker_tells_a_reversed_definition_from_the_right_one(checker):
+    passage = f"{CONTEXT.heading}. {CONTEXT.text}"
+    right = checker.judge("Context-dependent metrics compare the answer with the source.",
+                          passage)
+    reversed_ = checker.judge("Context-free metrics compare the answer with the source.", passage)
+    assert right.label == SUPPORTED
+    assert reversed_.label != SUPPORTED
+
+
+def test_the_shipped_checker_rejects_a_claim_in_borrowed_words(checker):
+    passage = f"{BLEU.heading}. {BLEU.text}"
+    assert checker.judge("BLEU is a precision-oriented metric.", passage).label == SUPPORTED
+    borrowed = checker.judge("BLEU measures the trade-off between precision and recall.", passage)
+    assert borrowed.label != SUPPORTED
+
+
+# -- through the pipeline: quote instead of withholding -----------------------------------------
+
+QUESTION = "What does a context-dependent metric take into account?"
+UNSUPPORTED = "Context-dependent metrics are computed by a cluster of GPUs in the cloud [1]."
+
+
+@pytest.fixture
+def defended(handbook_pipeline):
+    from assistant.runtime import make_guards
+
+    handbook_pipeline.guards = make_guards()
+    return handbook_pipeline
+
+
+def test_a_failed_answer_is_replaced_by_quoted_source_sentences(defended):
+    from assistant.pipeline import TurnRequest
+    from assistant.quoting import QUOTED_NOTICE
+    from assistant.records import ANSWERED, PATH_QUOTED
+
+    defended.generator.queue(UNSUPPORTED, UNSUPPORTED)
+    turn = defended.ask(TurnRequest(QUESTION))
+    assert turn.reasked and not turn.refused and turn.reason == ANSWERED
+    assert turn.answer_path == PATH_QUOTED and QUOTED_NOTICE in turn.notices
+    assert turn.answer.startswith("> ") and "GPU" not in turn.answer
+    assert turn.citations and "context" in turn.answer.lower()
+    quoted = turn.answer.splitlines()[0][2:].rsplit(" [", 1)[0]
+    cited_text = " ".join(c.text for c in turn.citations)
+    assert quoted in cited_text  # word for word
+    row = defended.log.turn(turn.turn_id)
+    assert row["answer_path"] == PATH_QUOTED
+    assert turn.to_json()["answer_path"] == PATH_QUOTED
+
+
+def test_a_supported_answer_keeps_the_generated_path(defended):
+    from assistant.pipeline import TurnRequest
+    from assistant.records import PATH_GENERATED
+
+    defended.generator.queue("A context-dependent metric takes the context into account, such "
+                             "as the source document or the retrieved passages [1].")
+    turn = defended.ask(TurnRequest(QUESTION))
+    assert not turn.refused and turn.answer_path == PATH_GENERATED, turn.guard
+    assert defended.log.turn(turn.turn_id)["answer_path"] == PATH_GENERATED
