@@ -172,3 +172,19 @@ def test_a_supported_answer_keeps_the_generated_path(defended):
     turn = defended.ask(TurnRequest(QUESTION))
     assert not turn.refused and turn.answer_path == PATH_GENERATED, turn.guard
     assert defended.log.turn(turn.turn_id)["answer_path"] == PATH_GENERATED
+
+
+def test_surface_cues_find_negation_numbers_and_swapped_terms():
+    from assistant.guards.contradiction_cues import contradiction_cues
+
+    passage = ("Context-free metrics ignore the source, while context-dependent metrics read it. "
+               "BLEU counts 4-grams. It reports precision rather than recall.")
+    assert contradiction_cues("Context-free metrics do not ignore the source.", passage) == [
+        "negation"]
+    assert contradiction_cues("BLEU counts 5-grams.", passage) == ["number"]
+    assert contradiction_cues("Context-dependent metrics ignore the source, while context-free "
+                              "metrics read it.", passage) == ["order"]
+    assert contradiction_cues("It reports recall rather than precision.", passage) == ["order"]
+    assert contradiction_cues("Metrics that are context-free ignore the source.", passage) == []
+    assert contradiction_cues("BLEU counts 4-grams; it reports precision rather than recall.",
+                              passage) == []

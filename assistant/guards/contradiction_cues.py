@@ -1,0 +1,126 @@
+"""Surface signs that a claim contradicts the passage sentence it was taken from.
+
+The cross-encoder (support.py) reliably tells a claim the passage does not address from one it
+supports, but a claim that differs from its source by a single "not", a number or the order of
+two terms is close to its source in every representation it has. These checks look at exactly
+those differences, against the passage sentence that shares the most words with the claim:
+
+- negation: one of the two is negated and the other is not;
+- number: the claim states a number the passage never mentions;
+- replaced: the source sentence with one content word exchanged for a word the passage never
+  uses ("QLoRA" for "LoRA", "lower" for "higher");
+- order: two terms both sentences name appear in the opposite order ("context-free metrics
+  compare with the source; context-dependent ones do not" reversed), or two words trade places
+  in an otherwise unchanged sentence ("precision" and "recall").
+
+A claim joined from several source sentences ("...; ...") is checked part by part.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+
+from assistant.text import content_words, split_sentences
+
+NEGATIONS = frozenset({"not", "no", "never", "cannot", "without", "none", "neither", "nor",
+                       "nothing", "nobody"})
+_WORD = re.compile(r"[a-z0-9][a-z0-9'+-]*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Terms worth checking for order: named or compound things (QLoRA, context-free, n-gram,
+# ROUGE-L), not ordinary words that a paraphrase may legitimately move.
+_TERM = re.compile(r"\b(?:[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9-]*|[A-Za-z]+-[A-Za-z-]+)\b")
+
+
+def _negated(text: str) -> bool:
+    words = _WORD.findall(text.lower())
+    return any(w in NEGATIONS or w.endswith("n't") for w in words)
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def _terms(text: str) -> list[str]:
+    return [t.lower() for t in _TERM.findall(text)]
+
+
+def source_sentence(claim: str, passage: str) -> str:
+    """The passage sentence sharing the most content words with the claim."""
+    words = content_words(claim)
+    sentences = [s.claim for s in split_sentences(passage)] or [passage]
+    return max(sentences, key=lambda s: len(content_words(s) & words))
+
+
+def _order_reversed(claim: str, source: str) -> bool:
+    claim_terms = list(dict.fromkeys(_terms(claim)))
+    source_terms = list(dict.fromkeys(_terms(source)))
+    shared = [t for t in claim_terms if t in source_terms]
+    positions = [source_terms.index(t) for t in shared]
+    return any(a > b for a, b in zip(positions, positions[1:], strict=False))
+
+
+def _words_traded(claim: str, source: str) -> bool:
+    """Two words that trade places: the claim has A where the source has B, and B where A."""
+    a, b = _WORD.findall(claim.lower()), _WORD.findall(source.lower())
+    replaced = [(tuple(a[i1:i2]), tuple(b[j1:j2]))
+                for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes()
+                if op == "replace"]
+    return any((theirs, ours) in replaced for ours, theirs in replaced if ours != theirs)
+
+
+def _one_word_replaced(claim: str, source: str, passage: str) -> bool:
+    """The source sentence with exactly one content word exchanged for one the passage never
+    uses ("QLoRA" -> "LoRA", "higher" -> "lower"): a paraphrase rewords more than that."""
+    a, b = _WORD.findall(claim.lower()), _WORD.findall(source.lower())
+    ops = [o for o in difflib.SequenceMatcher(None, a, b).get_opcodes() if o[0] != "equal"]
+    if len(ops) != 1 or ops[0][0] != "replace":
+        return False
+    _, i1, i2, j1, j2 = ops[0]
+    new, old = a[i1:i2], b[j1:j2]
+    return (len(new) == len(old) == 1 and bool(content_words(new[0]))
+            and new[0] not in _WORD.findall(passage.lower())
+            and not _same_stem(new[0], old[0]))
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """Spelling or inflection variants ("specialised"/"specialized", "continued"/"continuing")
+    share most of their beginning; "QLoRA"/"LoRA" and "higher"/"lower" do not."""
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= 4 and shared >= 0.75 * min(len(a), len(b))
+
+
+def entailed_by_words(claim: str, passage: str) -> bool:
+    """Every content word of the claim is in its source sentence(s): a copy or a shortening,
+    which supports the claim unless a surface cue says otherwise."""
+    words = content_words(claim)
+    covered = set()
+    for part in re.split(r";\s+", claim):
+        covered |= content_words(source_sentence(part, passage))
+    return bool(words) and words <= covered
+
+
+def _part_cues(part: str, passage: str) -> list[str]:
+    source = source_sentence(part, passage)
+    if len(content_words(part) & content_words(source)) < 2:
+        return []  # no source sentence to compare with: the cross-encoder decides
+    cues = []
+    if _negated(part) != _negated(source):
+        cues.append("negation")
+    if _order_reversed(part, source) or _words_traded(part, source):
+        cues.append("order")
+    if _one_word_replaced(part, source, passage):
+        cues.append("replaced")
+    return cues
+
+
+def contradiction_cues(claim: str, passage: str) -> list[str]:
+    """The kinds of contradiction visible on the surface (empty when none)."""
+    cues = []
+    for part in re.split(r";\s+", claim):
+        if len(content_words(part)) >= 3:
+            cues += _part_cues(part, passage)
+    if _numbers(claim) - _numbers(passage):
+        cues.append("number")
+    return list(dict.fromkeys(cues))
