@@ -3,9 +3,14 @@
 Token overlap with the reference rewards an answer that borrows the right words into a false
 claim, so the answer is read with the support check's cross-encoder instead:
 
-* with a reference (golden items, logged turns with a user's correction): a sentence is right
-  when the reference, or a shown passage from a gold source, supports it; the answer is wrong
-  when none of its sentences is right or the reference contradicts one of them;
+* with a reference (golden items, logged turns with a user's correction): the answer is right
+  when it says at least half of what the reference says (the share of the reference's content
+  words it contains) or the reference supports one of its sentences, and the reference
+  contradicts none of them. A true sentence from the right passage that does not answer the
+  question ("Implicit feedback is inferred from what users do" for "what are examples of
+  implicit feedback?") is wrong: checking against the gold passages instead of the reference
+  passed such answers, and reading the golden test answers showed them to be most of the
+  misses;
 * without a reference (logged turns): the answer is wrong when a sentence is supported by none
   of the passages shown to the model.
 
@@ -21,7 +26,8 @@ from functools import lru_cache
 from assistant.guards.support import CONTRADICTED, SUPPORTED, SupportChecker
 from assistant.text import content_words, split_sentences
 
-VERSION = "support-check-vs-reference-1"
+VERSION = "reference-recall-or-support-2"
+MIN_REFERENCE_RECALL = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -33,18 +39,20 @@ def claims(answer: str) -> list[str]:
     return [s.claim for s in split_sentences(answer) if len(content_words(s.claim)) >= 2]
 
 
-def wrong_against_reference(answer: str, reference: str, gold_passages: Sequence[str],
-                            checker: SupportChecker) -> bool:
+def reference_recall(answer: str, reference: str) -> float:
+    words = content_words(reference)
+    return len(words & content_words(answer)) / len(words) if words else 0.0
+
+
+def wrong_against_reference(answer: str, reference: str, checker: SupportChecker) -> bool:
     sentences = claims(answer)
     if not sentences:
         return False  # nothing claimed (a bare marker, a decline in other words)
-    premises = [reference, *gold_passages]
-    judged = checker.judge_many([(c, p) for c in sentences for p in premises])
-    rows = [judged[i * len(premises):(i + 1) * len(premises)] for i in range(len(sentences))]
-    right = [any(j.label == SUPPORTED for j in row) for row in rows]
-    contradicted = [row[0].label == CONTRADICTED and not ok for row, ok in zip(rows, right,
-                                                                              strict=True)]
-    return not any(right) or any(contradicted)
+    judged = checker.judge_many([(c, reference) for c in sentences])
+    if any(j.label == CONTRADICTED and j.cues for j in judged):
+        return True  # says the opposite of the reference
+    says_enough = reference_recall(answer, reference) >= MIN_REFERENCE_RECALL
+    return not (says_enough or any(j.label == SUPPORTED for j in judged))
 
 
 def unsupported_by_passages(answer: str, passages: Sequence[str],
@@ -66,7 +74,5 @@ def answered_wrong(result, checker: SupportChecker | None = None) -> float | Non
         return 1.0
     checker = checker or shipped_checker()
     if result.reference:
-        gold = [t for s, t in zip(result.passage_sources, result.passage_texts, strict=True)
-                if s in set(result.gold_sources)]
-        return float(wrong_against_reference(result.answer, result.reference, gold, checker))
+        return float(wrong_against_reference(result.answer, result.reference, checker))
     return float(unsupported_by_passages(result.answer, result.passage_texts, checker))

@@ -33,9 +33,22 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _TERM = re.compile(r"\b(?:[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9-]*|[A-Za-z]+-[A-Za-z-]+)\b")
 
 
-def _negated(text: str) -> bool:
+def _negated_words(text: str) -> set[str]:
+    """Content words within four words after a negation: what the negation is about."""
     words = _WORD.findall(text.lower())
-    return any(w in NEGATIONS or w.endswith("n't") for w in words)
+    out: set[str] = set()
+    for i, w in enumerate(words):
+        if w in NEGATIONS or w.endswith("n't"):
+            out |= content_words(" ".join(words[i + 1:i + 5]))
+    return out
+
+
+def _negation_flipped(claim: str, source: str) -> bool:
+    """One side negates something the other states plainly. A negated clause of the source
+    that the claim leaves out ("..., not only to the input") is not a flip."""
+    in_claim, in_source = _negated_words(claim), _negated_words(source)
+    claim_words, source_words = content_words(claim), content_words(source)
+    return bool((in_claim - in_source) & source_words or (in_source - in_claim) & claim_words)
 
 
 def _numbers(text: str) -> set[str]:
@@ -106,7 +119,7 @@ def _part_cues(part: str, passage: str) -> list[str]:
     if len(content_words(part) & content_words(source)) < 2:
         return []  # no source sentence to compare with: the cross-encoder decides
     cues = []
-    if _negated(part) != _negated(source):
+    if _negation_flipped(part, source):
         cues.append("negation")
     if _order_reversed(part, source) or _words_traded(part, source):
         cues.append("order")
