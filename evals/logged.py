@@ -138,8 +138,9 @@ def summarize_logged(rows: list[dict], per_item: list[dict]) -> dict:
     completion = [r.get("completion_tokens") or 0 for r in rows]
     return {
         "metrics": aggregate_scores(per_item, ["groundedness", "citation_precision",
-                                               "answer_relevance", "refused", "cache_hit",
-                                               "thumbs_up", "duration_ms", "first_token_ms"]),
+                                               "answer_relevance", "answered_wrong", "quoted",
+                                               "refused", "cache_hit", "thumbs_up",
+                                               "duration_ms", "first_token_ms"]),
         "overview": {
             "turns": n,
             "refusal_rate": sum(reasons.values()) / n if n else None,

@@ -146,6 +146,12 @@ def lexical_supported_probs(items: list[SupportItem]) -> list[float]:
     return out
 
 
+def trained_threshold(adapter_dir: Path) -> float:
+    """The supported-probability threshold chosen on dev documents during training."""
+    meta = json.loads((adapter_dir / "support_meta.json").read_text(encoding="utf-8"))
+    return float(meta["threshold"])
+
+
 def measure(adapter_dir: Path = support.ADAPTER_DIR, split: str = "heldout",
             pairs_per_answer: int = 8) -> dict:
     """The deployed check (cross-encoder + surface cues) and the old word-overlap check on
@@ -166,7 +172,7 @@ def measure(adapter_dir: Path = support.ADAPTER_DIR, split: str = "heldout",
             "support_check": {**catch_report(items, flagged_as_prob, 0.5),
                               "ms_per_answer": round(ms_per_answer, 1),
                               "pairs_per_answer": pairs_per_answer},
-            "cross_encoder_alone": catch_report(items, model_only, checker.min_supported),
+            "cross_encoder_alone": catch_report(items, model_only, trained_threshold(adapter_dir)),
             "word_overlap_check": catch_report(items, lexical_supported_probs(items), 0.5)}
 
 

@@ -88,3 +88,23 @@ def test_aggregate_and_markers():
     assert agg["mean"] == 0.5 and agg["n"] == 4 and agg["low"] <= 0.5 <= agg["high"]
     assert aggregate([None]) is None
     assert strip_markers("A [1]. B [2, 3][4] c.") == "A. B c."
+
+
+def test_answered_wrong_reads_the_answer_against_the_reference():
+    """A true sentence that does not say what the reference says is wrong; a paraphrase of
+    the reference is right; an answer to an unanswerable question is wrong; a refusal is not
+    counted (refusal correctness judges it)."""
+    right = score_item(result(answer="It penalises candidates that are shorter than the "
+                                     "reference [1]."), k=4)
+    assert right["answered_wrong"] == 0.0
+    beside_the_point = score_item(result(answer="ROUGE measures recall of n-grams [2]."), k=4)
+    assert beside_the_point["answered_wrong"] == 1.0
+    opposite = score_item(result(answer="It penalises candidates that are longer than the "
+                                        "reference [1]."), k=4)
+    assert opposite["answered_wrong"] == 1.0
+    unanswerable = score_item(result(answerable=False, reference=""), k=4)
+    assert unanswerable["answered_wrong"] == 1.0
+    refused = score_item(result(refused=True, answer="I cannot find this."), k=4)
+    assert refused["answered_wrong"] == 0.0
+    assert right["quoted"] == 0.0
+    assert score_item(result(answer_path="quoted"), k=4)["quoted"] == 1.0

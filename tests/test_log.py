@@ -299,3 +299,16 @@ def test_locked_database_raises_log_unavailable_and_recovers(log, db_path, monke
     later = log.record_turn(make_turn(question="after the lock"))
     assert {t["id"] for t in log.turns()} == {earlier, later}
     assert log.turn(earlier)["question"] == "before the lock"
+
+
+def test_rows_written_before_the_answer_path_reopen_with_an_inferred_one(log, db_path):
+    from assistant.records import PATH_CACHE, PATH_GENERATED, PATH_NONE, PATH_QUOTED
+
+    quoted = log.record_turn(make_turn(answer_path=PATH_QUOTED, cache_hit=False))
+    assert turn_from_row(log.turn(quoted)).answer_path == PATH_QUOTED
+    old = [log.record_turn(make_turn(cache_hit=hit, refused=refused))
+           for hit, refused in ((False, False), (True, False), (False, True))]
+    with sqlite3.connect(db_path) as conn:  # as an older version left them
+        conn.execute("update turns set answer_path = null where id != ?", (quoted,))
+    paths = [turn_from_row(log.turn(turn_id)).answer_path for turn_id in old]
+    assert paths == [PATH_GENERATED, PATH_CACHE, PATH_NONE]

@@ -32,8 +32,6 @@ class RuleChecker:
     """Supported when the claim is a sentence of the passage; contradicted when it contains
     "not"; otherwise not addressed."""
 
-    min_supported = 0.5
-
     def judge_many(self, pairs):
         out = []
         for claim, passage in pairs:
@@ -44,7 +42,8 @@ class RuleChecker:
                 probs = {SUPPORTED: 0.05, CONTRADICTED: 0.9, NOT_ADDRESSED: 0.05}
             else:
                 probs = {SUPPORTED: 0.05, CONTRADICTED: 0.05, NOT_ADDRESSED: 0.9}
-            out.append(Judgement(label_of(probs, self.min_supported), probs))
+            label = max(probs, key=probs.get)
+            out.append(Judgement(label, probs))
         return out
 
 
@@ -53,10 +52,10 @@ def rule_guards():
     return Guards(SYSTEM_PROMPT, checker=RuleChecker())
 
 
-def test_label_of_prefers_supported_above_the_threshold():
+def test_the_model_only_decides_whether_the_passage_addresses_the_claim():
     assert label_of({SUPPORTED: 0.6, CONTRADICTED: 0.3, NOT_ADDRESSED: 0.1}, 0.5) == SUPPORTED
-    assert label_of({SUPPORTED: 0.4, CONTRADICTED: 0.5, NOT_ADDRESSED: 0.1}, 0.5) == CONTRADICTED
-    assert label_of({SUPPORTED: 0.4, CONTRADICTED: 0.1, NOT_ADDRESSED: 0.5}, 0.5) == NOT_ADDRESSED
+    assert label_of({SUPPORTED: 0.4, CONTRADICTED: 0.5, NOT_ADDRESSED: 0.1}, 0.5) == SUPPORTED
+    assert label_of({SUPPORTED: 0.2, CONTRADICTED: 0.1, NOT_ADDRESSED: 0.7}, 0.5) == NOT_ADDRESSED
     assert set(LABELS) == {SUPPORTED, CONTRADICTED, NOT_ADDRESSED}
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.guards.support import CONTRADICTED, Judgement, SupportChecker
+from assistant.guards.support import CONTRADICTED, SUPPORTED, Judgement, SupportChecker
 from assistant.records import Passage
 from assistant.text import Sentence, content_words
 
@@ -48,8 +48,8 @@ class SentenceSupport:
     judged: dict[int, Judgement] = field(default_factory=dict)  # with a support checker
 
     def score(self, n: int, embedding_weight: float) -> float:
-        if self.judged:
-            return self.judged[n].supported if n in self.judged else 0.0
+        if self.judged:  # the checker's verdict: supported or not
+            return 1.0 if n in self.judged and self.judged[n].label == SUPPORTED else 0.0
         lex = self.lexical.get(n, 0.0)
         if n not in self.semantic:
             return lex

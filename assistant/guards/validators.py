@@ -205,7 +205,8 @@ class Groundedness(Validator):
                          embedding_weight=embedding_weight, **kwargs)
         self.embed_fn = embed_fn
         self.checker = checker
-        self.min_support = checker.min_supported if checker is not None else min_support
+        # With a checker each score is its verdict (1 supported, 0 not).
+        self.min_support = 0.5 if checker is not None else min_support
         self.embedding_weight = embedding_weight
 
     def validate(self, value: Any, metadata: dict) -> ValidationResult:
