@@ -99,8 +99,8 @@ def test_answered_wrong_reads_the_answer_against_the_reference():
     assert right["answered_wrong"] == 0.0
     beside_the_point = score_item(result(answer="ROUGE measures recall of n-grams [2]."), k=4)
     assert beside_the_point["answered_wrong"] == 1.0
-    opposite = score_item(result(answer="It penalises candidates that are longer than the "
-                                        "reference [1]."), k=4)
+    opposite = score_item(result(answer="It penalises candidates longer than the reference "
+                                        "[1]."), k=4)
     assert opposite["answered_wrong"] == 1.0
     unanswerable = score_item(result(answerable=False, reference=""), k=4)
     assert unanswerable["answered_wrong"] == 1.0

@@ -61,9 +61,7 @@ def _terms(text: str) -> list[str]:
 
 def source_sentence(claim: str, passage: str) -> str:
     """The passage sentence sharing the most content words with the claim."""
-    words = content_words(claim)
-    sentences = [s.claim for s in split_sentences(passage)] or [passage]
-    return max(sentences, key=lambda s: len(content_words(s) & words))
+    return best_sentences(claim, passage, 1)[0]
 
 
 def _order_reversed(claim: str, source: str) -> bool:
@@ -104,13 +102,22 @@ def _same_stem(a: str, b: str) -> bool:
     return shared >= 4 and shared >= 0.75 * min(len(a), len(b))
 
 
+def best_sentences(claim: str, passage: str, n: int = 2) -> list[str]:
+    """The n passage sentences sharing the most content words with the claim."""
+    words = content_words(claim)
+    sentences = [s.claim for s in split_sentences(passage)] or [passage]
+    return sorted(sentences, key=lambda s: -len(content_words(s) & words))[:n]
+
+
 def entailed_by_words(claim: str, passage: str) -> bool:
-    """Every content word of the claim is in its source sentence(s): a copy or a shortening,
-    which supports the claim unless a surface cue says otherwise."""
+    """Every content word of the claim is in its two best source sentences (two, because the
+    subject is often named in the sentence before: "BLEU ... . It is precision-oriented"): a
+    copy or a shortening, which supports the claim unless a surface cue says otherwise."""
     words = content_words(claim)
     covered = set()
     for part in re.split(r";\s+", claim):
-        covered |= content_words(source_sentence(part, passage))
+        for sentence in best_sentences(part, passage):
+            covered |= content_words(sentence)
     return bool(words) and words <= covered
 
 
