@@ -144,3 +144,14 @@ def contradiction_cues(claim: str, passage: str) -> list[str]:
     if _numbers(claim) - _numbers(passage):
         cues.append("number")
     return list(dict.fromkeys(cues))
+
+
+# A name with a digit or an inner capital: GPT-4o, Falcon-7B, H100, QLoRA.
+_NAME = re.compile(r"\b(?=[A-Za-z0-9-]*(?:\d|[a-z][A-Z]))[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
+
+
+def unseen_names(claim: str, passage: str) -> list[str]:
+    """Model or product names in the claim that the passage never mentions: a claim about
+    GPT-4o cannot be supported by a passage that does not name it."""
+    known = passage.lower()
+    return [name for name in dict.fromkeys(_NAME.findall(claim)) if name.lower() not in known]

@@ -24,7 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.excerpts import excerpt
-from assistant.guards.contradiction_cues import contradiction_cues, entailed_by_words
+from assistant.guards.contradiction_cues import (
+    contradiction_cues,
+    entailed_by_words,
+    unseen_names,
+)
 
 SUPPORTED, CONTRADICTED, NOT_ADDRESSED = "supported", "contradicted", "not_addressed"
 LABELS = (SUPPORTED, CONTRADICTED, NOT_ADDRESSED)
@@ -63,12 +67,14 @@ def label_of(probabilities: dict[str, float], max_not_addressed: float) -> str:
 
 def decide(claim: str, passage: str, probabilities: dict[str, float],
            max_not_addressed: float = MAX_NOT_ADDRESSED) -> Judgement:
-    """A surface contradiction wins; a claim made only of its source sentence's words is
-    supported; otherwise the cross-encoder says whether the passage addresses it. (Order,
+    """A surface contradiction wins; a claim naming a model or product the passage never names
+    is not addressed; a claim made only of its source sentence's words is supported; otherwise the cross-encoder says whether the passage addresses it. (Order,
     cues and the use of the model chosen on the dev documents.)"""
     cues = tuple(contradiction_cues(claim, passage))
     if cues:
         return Judgement(CONTRADICTED, probabilities, cues)
+    if unseen_names(claim, passage):
+        return Judgement(NOT_ADDRESSED, probabilities)
     if entailed_by_words(claim, passage):
         return Judgement(SUPPORTED, probabilities)
     return Judgement(label_of(probabilities, max_not_addressed), probabilities)
