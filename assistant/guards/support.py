@@ -68,8 +68,9 @@ def label_of(probabilities: dict[str, float], max_not_addressed: float) -> str:
 def decide(claim: str, passage: str, probabilities: dict[str, float],
            max_not_addressed: float = MAX_NOT_ADDRESSED) -> Judgement:
     """A surface contradiction wins; a claim naming a model or product the passage never names
-    is not addressed; a claim made only of its source sentence's words is supported; otherwise the cross-encoder says whether the passage addresses it. (Order,
-    cues and the use of the model chosen on the dev documents.)"""
+    is not addressed; a claim made only of its source sentence's words is supported; otherwise
+    the cross-encoder says whether the passage addresses it. (Order, cues and the use of the
+    model chosen on the dev documents.)"""
     cues = tuple(contradiction_cues(claim, passage))
     if cues:
         return Judgement(CONTRADICTED, probabilities, cues)
