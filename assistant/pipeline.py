@@ -1,8 +1,10 @@
-"""One turn, end to end, as a LangChain runnable composition shared by the UI, the CLI and evals.
+"""One turn, end to end, shared by the UI, the CLI and evals.
 
-    prepare -> input_guard -> semantic_cache -> retrieve -> respond (generate, cite, log)
+    prepare -> input_guard -> semantic_cache -> retrieve    (a LangChain runnable chain)
+    -> generate, check, cite -> log                          (Pipeline.stream, a generator)
 
-The last step streams events: ("token", text) while the answer is written, then ("done", Turn).
+The stream yields ("token", text) while the answer is written, then ("done", Turn). A stage
+that fails, a Stop, or a consumer that stops reading still leaves a logged turn.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.base_models import ModelUnavailable
 from assistant.citations import resolve_citations
@@ -34,6 +36,7 @@ from assistant.records import (
     PATH_QUOTED,
     REFUSAL_MESSAGES,
     SOURCES_ONLY,
+    STAGE_FAILED,
     STOPPED,
     UNGROUNDED,
     Citation,
@@ -68,6 +71,27 @@ class _State:
     turn: Turn
     started: float
     done: bool = False  # a step already decided the outcome (e.g. empty question)
+    partial: list[str] = field(default_factory=list)  # the answer streamed so far
+
+
+def _stage(what: str, step):
+    """Run a step unless the turn is decided; an error fails the turn at this named stage
+    (shown and logged) instead of losing it."""
+
+    def run(state: _State) -> _State:
+        if state.done:
+            return state
+        try:
+            return step(state)
+        except Exception as err:  # a broken stage must not lose the user's question
+            turn = state.turn
+            turn.refused, turn.reason = True, STAGE_FAILED
+            turn.answer = (f"{REFUSAL_MESSAGES[STAGE_FAILED]} It failed while {what} "
+                           f"({type(err).__name__}: {err}). Your question was kept in the log.")
+            state.done = True
+            return state
+
+    return run
 
 
 class Pipeline:
@@ -80,18 +104,33 @@ class Pipeline:
         self.guards = guards  # assistant.guards.Guards, or None: no input/output checks
         self.cache = cache  # assistant.semantic_cache.SemanticCache, or None: no caching
         self._kb_version: str | None = None
+        # The steps before the answer; each fails its turn by name instead of losing it.
         self.chain: Runnable = (
             RunnableLambda(self._prepare, name="prepare")
-            | RunnableLambda(self._input_guard, name="input_guard")
-            | RunnableLambda(self._semantic_cache, name="semantic_cache")
-            | RunnableLambda(self._retrieve, name="retrieve")
-            | RunnableGenerator(self._respond, name="respond")
+            | RunnableLambda(_stage("checking your question", self._input_guard),
+                             name="input_guard")
+            | RunnableLambda(_stage("looking up the cache", self._semantic_cache),
+                             name="semantic_cache")
+            | RunnableLambda(_stage("searching the sources", self._retrieve), name="retrieve")
         )
 
     # -- public API ---------------------------------------------------------------------------
 
     def stream(self, request: TurnRequest) -> Iterator[tuple[str, object]]:
-        yield from self.chain.stream(request)
+        """("token", text) while the answer is written, ("reset", why) before a second
+        attempt, then ("done", Turn). The turn is logged however the stream ends: finished,
+        stopped, or abandoned by its consumer (a closed tab), with what was written so far."""
+        state = self.chain.invoke(request)
+        finished = False
+        try:
+            if not state.done:
+                yield from self._generate(state)
+            turn = self._finish(state)
+            finished = True
+            yield ("done", turn)
+        finally:
+            if not finished:
+                self._abandon(state)
 
     def ask(self, request: TurnRequest) -> Turn:
         """Run a turn to completion and return it (used by `assistant ask` and the evals)."""
@@ -217,11 +256,16 @@ class Pipeline:
             state.done = True
         return state
 
-    def _respond(self, states: Iterator[_State]) -> Iterator[tuple[str, object]]:
-        for state in states:
-            if not state.done:
-                yield from self._generate(state)
-            yield ("done", self._finish(state))
+    def _abandon(self, state: _State) -> None:
+        """The consumer stopped reading mid-answer: stop the model and log the partial turn."""
+        state.request.stop_event.set()
+        turn = state.turn
+        turn.answer = "".join(state.partial).strip() or turn.answer
+        turn.reason, turn.citations = STOPPED, []
+        turn.answer_path = PATH_GENERATED if turn.answer else PATH_NONE
+        turn.notices.append("The answer was abandoned before it was complete (the page was "
+                            "closed or the connection lost).")
+        self._finish(state)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -245,7 +289,9 @@ class Pipeline:
     def _stream_answer(self, state: _State, passages, strict: bool):
         """Stream one answer; returns its text, or None when generation failed."""
         turn = state.turn
-        pieces: list[str] = []
+        pieces = state.partial
+        pieces.clear()
+        generation = None
         try:
             generation = self.generator.stream(
                 build_messages(turn.question, passages, strict=strict,
@@ -267,6 +313,10 @@ class Pipeline:
             turn.refused, turn.reason = True, GENERATION_FAILED
             turn.answer = f"{REFUSAL_MESSAGES[GENERATION_FAILED]} ({type(err).__name__}: {err})"
             return None
+        finally:  # frees the model at once, also when the consumer abandons the stream
+            close = getattr(getattr(generation, "pieces", None), "close", None)
+            if close is not None:
+                close()
         return "".join(pieces)
 
     def _settle_answer(self, state: _State, text: str, passages, attempt: int) -> bool:

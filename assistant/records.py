@@ -53,6 +53,7 @@ EMPTY_QUESTION = "EMPTY_QUESTION"
 MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
 GENERATION_FAILED = "GENERATION_FAILED"
 STOPPED = "STOPPED"
+STAGE_FAILED = "STAGE_FAILED"  # the cache, retrieval or a guard failed; the turn is still logged
 PROMPT_INJECTION = "PROMPT_INJECTION"
 UNSAFE_INPUT = "UNSAFE_INPUT"
 UNGROUNDED = "UNGROUNDED"
@@ -66,6 +67,7 @@ REFUSAL_MESSAGES = {
     EMPTY_QUESTION: "Please type a question.",
     MODEL_UNAVAILABLE: "The language model is not available, so I cannot write an answer.",
     GENERATION_FAILED: "Something went wrong while writing the answer.",
+    STAGE_FAILED: "Something went wrong before an answer could be written.",
     NOT_IN_SOURCES: "The passages I found do not contain the answer to this question.",
     SOURCES_ONLY: "Here are the passages I found; as you asked, no answer was generated.",
     PROMPT_INJECTION: "This message looks like an attempt to override my instructions, so I "

@@ -182,3 +182,21 @@ def test_a_quoted_answer_is_shown_distinctly_from_a_generated_one(server, page):
     message = _bot_messages(page).last.inner_text()
     assert "the retrieved passages, the conversation history" in message
     assert page.locator("#chatbot .refusal").count() == 0
+
+
+def test_text_typed_while_an_answer_streams_is_kept(server, page):
+    url, _ = server
+    page.goto(url)
+    box = page.locator("#question textarea")
+    box.fill("What does the brevity penalty in BLEU do?")
+    page.locator("#send").click()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # wait for the answer to start streaming
+        texts = _bot_messages(page).all_inner_texts()
+        if texts and texts[-1].strip() not in ("", "\u2026"):
+            break
+        time.sleep(0.1)
+    box.fill("and what about ROUGE?")
+    page.locator("#sources", has_text="relevance").wait_for(timeout=180_000)
+    time.sleep(1)  # any late update of the box would have arrived by now
+    assert box.input_value() == "and what about ROUGE?"

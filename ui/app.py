@@ -72,8 +72,12 @@ class ChatApp:
         self._stops.pop(request.session_hash, None)
 
     def submit(self, question: str, session: dict, request: gr.Request):
+        # The box is cleared once, when the question is taken; later updates leave it alone,
+        # so what the user types while the answer streams is kept.
+        box = ""
         for update in self._run_turn(session, question, request):
-            yield "", *update, session
+            yield box, *update, session
+            box = gr.update()
 
     def _again(self, session: dict, request: gr.Request, **options):
         question = session.get("last_question")

@@ -15,6 +15,7 @@ from assistant.records import (
     PII_IN_OUTPUT,
     PROMPT_INJECTION,
     SOURCES_ONLY,
+    STAGE_FAILED,
     SYSTEM_PROMPT_LEAK,
     UNGROUNDED,
     UNSAFE_INPUT,
@@ -39,6 +40,7 @@ REFUSAL_TITLES = {
     SYSTEM_PROMPT_LEAK: "Withheld: the answer repeated internal instructions",
     MODEL_UNAVAILABLE: "Not answered: the language model is unavailable",
     GENERATION_FAILED: "Not answered: the model failed",
+    STAGE_FAILED: "Not answered: a step before the model failed",
     EMPTY_QUESTION: "Nothing to answer",
 }
 
