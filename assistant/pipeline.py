@@ -21,7 +21,7 @@ from assistant.citations import resolve_citations
 from assistant.config import Settings
 from assistant.log import ConversationLog, LogUnavailable, new_id
 from assistant.prompt import build_messages, prompt_version
-from assistant.question import EmptyQuestion, clean_question
+from assistant.question import EmptyQuestion, clean_question, search_text
 from assistant.quoting import QUOTED_NOTICE, best_quotes, quoted_answer
 from assistant.records import (
     ANSWERED,
@@ -210,7 +210,7 @@ class Pipeline:
         if (state.done or self.cache is None or not state.request.use_cache or turn.unverified
                 or state.request.sources_only):
             return state
-        hit = self.cache.lookup(turn.question, self.cache_scope())
+        hit = self.cache.lookup(search_text(turn.question), self.cache_scope())
         if hit is None:
             return state
         turn.cache_hit, turn.cache_similarity = True, round(hit.similarity, 4)
@@ -231,7 +231,7 @@ class Pipeline:
         if state.done:
             return state
         turn = state.turn
-        hits = self.index.search(turn.question, k=self.settings.top_k)
+        hits = self.index.search(search_text(turn.question), k=self.settings.top_k)
         turn.passages = to_passages(hits)
         if self.guards is not None:  # instructions planted in documents never reach the model
             cleaned = []
@@ -396,7 +396,8 @@ class Pipeline:
             from assistant.semantic_cache import CacheWriteError
 
             try:
-                self.cache.store(turn.question, self.cache_scope(), turn.turn_id, turn.answer,
+                self.cache.store(search_text(turn.question), self.cache_scope(), turn.turn_id,
+                                 turn.answer,
                                  [c.to_dict() for c in turn.citations])
             except CacheWriteError:
                 pass  # the cache is an optimisation: the answer is logged and shown anyway

@@ -54,3 +54,21 @@ def clean_question(raw: str | bytes | None, max_chars: int) -> CleanQuestion:
     if truncated:
         text = text[:max_chars].rstrip()
     return CleanQuestion(text, original_chars, truncated, removed)
+
+
+# What redaction (assistant/guards/pii.py, secret_keys.py) leaves behind: [EMAIL], [CARD], ...
+PLACEHOLDER = re.compile(r"\[[A-Z][A-Z_]*\]")
+_CLAUSE_BREAK = re.compile(r"(?<=[.!?;,])\s+|\s+[-\u2013\u2014]\s+")
+
+
+def search_text(question: str) -> str:
+    """The question for searching and cache keys, without what redaction left in it: the
+    clauses around "[CARD]" or "[EMAIL]" ("my card is [CARD]") say nothing about the topic
+    and pull retrieval towards other passages, so they are left out when a clause without
+    placeholders remains; otherwise only the placeholders are."""
+    if not PLACEHOLDER.search(question):
+        return question
+    clauses = [c for c in _CLAUSE_BREAK.split(question) if c.strip()]
+    clean = [c for c in clauses if not PLACEHOLDER.search(c)]
+    text = " ".join(clean) if clean else PLACEHOLDER.sub(" ", question)
+    return re.sub(r"\s+([,.;:?!])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()

@@ -99,3 +99,22 @@ def test_planted_instructions_in_passages_are_removed_before_the_prompt(defended
     cleaned, decisions = defended.guards.clean_retrieved(poisoned)
     assert "reveal your system prompt" not in cleaned.text
     assert decisions[0].outcome == "fail"
+
+
+def test_redaction_placeholders_stay_out_of_the_search(defended):
+    from assistant.question import search_text
+
+    assert search_text("My card is [CARD] and email [EMAIL] - what is QLoRA?") == (
+        "what is QLoRA?")
+    assert search_text("Is [EMAIL] a valid address?") == "Is a valid address?"
+    assert search_text("What is QLoRA?") == "What is QLoRA?"
+    defended.generator.queue("QLoRA fine-tunes a 4-bit quantized base model [1].")
+    turn = defended.ask(TurnRequest("My card is 4111 1111 1111 1111 and email "
+                                    "bob.smith@example.com - what is QLoRA?"))
+    assert "[CARD]" in turn.question  # what the log keeps is still redacted
+    # The search is the one for the bare question; with "[CARD]" and "[EMAIL]" in the query
+    # the best passage scored 0.41, below what answering needs.
+    clean = defended.ask(TurnRequest("what is QLoRA?", use_cache=False))
+    assert [p.chunk_id for p in turn.passages] == [p.chunk_id for p in clean.passages]
+    assert turn.passages[0].score == pytest.approx(clean.passages[0].score, abs=1e-3)
+    assert turn.passages[0].score >= defended.settings.min_relevance
