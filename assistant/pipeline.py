@@ -271,10 +271,9 @@ class Pipeline:
 
     def _generate(self, state: _State) -> Iterator[tuple[str, object]]:
         turn = state.turn
-        passages = (
-            turn.passages if turn.unverified
-            else evidence_passages(turn.passages, self.settings.min_relevance)
-        )
+        # Unverified ("answer anyway"): sources that pass the bar are still used and cited;
+        # without any, the model answers from its own knowledge.
+        passages = evidence_passages(turn.passages, self.settings.min_relevance)
         attempt = 1
         while True:
             text = yield from self._stream_answer(state, passages, strict=attempt > 1)
@@ -295,7 +294,8 @@ class Pipeline:
         try:
             generation = self.generator.stream(
                 build_messages(turn.question, passages, strict=strict,
-                               max_chars=self.settings.source_chars),
+                               max_chars=self.settings.source_chars,
+                               unverified=turn.unverified and not passages),
                 self.settings.max_new_tokens,
             )
             generation.stop_event = state.request.stop_event

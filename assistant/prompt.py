@@ -15,6 +15,14 @@ SYSTEM_PROMPT = (
     "reply exactly: I cannot find this in my sources."
 )
 
+# "Answer anyway (unverified)": the user chose an answer without reliable sources, so the model
+# answers from what it knows; the answer is shown and logged as unverified.
+UNVERIFIED_SYSTEM_PROMPT = (
+    "You are a helpful assistant. No reliable source was found for this question and the user "
+    "asked for an answer anyway. Answer from your general knowledge in one to three short "
+    "sentences. Do not cite sources. If you do not know, say so."
+)
+
 # Added to the system prompt when the output guard asks the model once more.
 STRICT_SUFFIX = (
     " Your previous answer was not supported by the sources. Use only facts stated in the "
@@ -41,7 +49,10 @@ def format_sources(passages: list[Passage], question: str = "",
 
 
 def build_messages(question: str, passages: list[Passage], strict: bool = False,
-                   max_chars: int = MAX_PASSAGE_CHARS) -> list[dict]:
+                   max_chars: int = MAX_PASSAGE_CHARS, unverified: bool = False) -> list[dict]:
+    if unverified:
+        return [{"role": "system", "content": UNVERIFIED_SYSTEM_PROMPT},
+                {"role": "user", "content": question}]
     if passages:
         sources = format_sources(passages, question, max_chars)
         user = f"Sources:\n\n{sources}\n\nQuestion: {question}"

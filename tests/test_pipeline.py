@@ -58,6 +58,9 @@ def test_answer_anyway_is_generated_and_marked_unverified(handbook_pipeline):
     turn = handbook_pipeline.ask(TurnRequest(OFF_TOPIC, answer_anyway=True))
     assert not turn.refused and turn.unverified and turn.answer == "Canberra."
     assert any("cites none" in n for n in turn.notices)
+    # No source passed the bar, so the model was told to answer from its own knowledge.
+    system, user = handbook_pipeline.generator.prompts[0]
+    assert "general knowledge" in system["content"] and user["content"] == OFF_TOPIC
     assert handbook_pipeline.log.turn(turn.turn_id)["unverified"] == 1
 
 

@@ -85,6 +85,7 @@ def test_cli_ask_json_ingest_and_logs(qwen_gguf, tmp_path):
     result = _cli("ask", "--json", "What does ROUGE-L measure?", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(result.stdout)
+    assert data["answer_path"] in ("generated", "quoted", "none")
     for key in ("answer", "citations", "refused", "reason", "cache_hit", "turn_id",
                 "conversation_id", "model", "adapter", "timings_ms"):
         assert key in data
@@ -105,6 +106,13 @@ def test_cli_ask_json_ingest_and_logs(qwen_gguf, tmp_path):
     data = json.loads(result.stdout)
     assert data["retrieved"][0]["source"] == "zebra.md"
 
+    # "Answer anyway" answers, from the model's own knowledge, labelled unverified.
+    result = _cli("ask", "--json", "--answer-anyway", "What is a good recipe for banana bread?",
+                  env=env)
+    anyway = json.loads(result.stdout)
+    assert not anyway["refused"] and anyway["unverified"] and anyway["answer"].strip()
+    assert anyway["answer_path"] == "generated"
+
     listed = _cli("logs", "list", env=env)
     assert listed.returncode == 0 and "mascot" in listed.stdout
     shown = _cli("logs", "show", data["turn_id"], env=env)
@@ -113,7 +121,7 @@ def test_cli_ask_json_ingest_and_logs(qwen_gguf, tmp_path):
     assert data["turn_id"] in found.stdout
     exported = _cli("logs", "export", str(tmp_path / "out.jsonl"), env=env)
     assert exported.returncode == 0
-    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 3
     missing = _cli("logs", "show", "nope", env=env)
     assert missing.returncode == 1 and "no turn" in missing.stderr
 
