@@ -348,10 +348,9 @@ class Pipeline:
                 return False
             if verdict.refused:
                 turn.refused, turn.reason = True, verdict.reason or UNGROUNDED
+                # The refusal says why once; the guard's own wording of it would repeat it.
                 turn.answer = REFUSAL_MESSAGES.get(turn.reason, verdict.message)
                 turn.citations = []
-                if verdict.message:
-                    turn.notices.append(verdict.message)
                 return False
             cited = resolve_citations(verdict.text, passages)
             turn.answer, turn.citations = cited.text, cited.citations

@@ -191,3 +191,15 @@ def test_surface_cues_find_negation_numbers_and_swapped_terms():
                               passage) == []
     # leaving out a negated clause of the source is not a contradiction
     assert contradiction_cues("It reports precision.", passage) == []
+
+
+def test_a_withheld_answer_says_why_once(handbook_pipeline, checker):
+    from assistant.pipeline import TurnRequest
+    from assistant.records import REFUSAL_MESSAGES
+
+    # No embedder: nothing can be quoted, so the unsupported answer is withheld.
+    handbook_pipeline.guards = Guards(SYSTEM_PROMPT, checker=checker)
+    handbook_pipeline.generator.queue(UNSUPPORTED, UNSUPPORTED)
+    turn = handbook_pipeline.ask(TurnRequest(QUESTION))
+    assert turn.refused and turn.reason == "UNGROUNDED"
+    assert turn.answer == REFUSAL_MESSAGES["UNGROUNDED"] and turn.notices == []
