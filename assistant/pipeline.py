@@ -140,13 +140,22 @@ class Pipeline:
         raise RuntimeError("pipeline ended without a result")
 
     def kb_version(self) -> str:
-        if self._kb_version is None:
-            self._kb_version = self.index.version()
-        return self._kb_version
+        """Read on every turn, so an ingest in another shell is seen by the next question;
+        when it changed, the cache entries of every other scope are dropped."""
+        version = self.index.version()
+        if version != self._kb_version:
+            previous, self._kb_version = self._kb_version, version
+            if previous is not None and self.cache is not None:
+                self._prune_cache()
+        return version
 
-    def knowledge_changed(self) -> None:
-        """Call after ingesting, so turns log the new knowledge-base version."""
-        self._kb_version = None
+    def _prune_cache(self) -> None:
+        from assistant.semantic_cache import CacheWriteError
+
+        try:
+            self.cache.prune(keep=self.cache_scope())
+        except (CacheWriteError, OSError):
+            pass  # the cache is an optimisation; old scopes are unreachable anyway
 
     # -- steps --------------------------------------------------------------------------------
 

@@ -40,6 +40,9 @@ class KnowledgeIndex:
         from langchain_chroma import Chroma
 
         self.client = chroma_client(persist_dir)
+        # Chroma's own database file: any write, by any process, changes its mtime or size.
+        self._database = Path(persist_dir) / "chroma.sqlite3"
+        self._version: tuple[tuple | None, str] | None = None
         self.embeddings = load_embeddings()
         # embedding_function=None: Chroma's default function would download a model.
         self.collection = self.client.get_or_create_collection(
@@ -58,12 +61,23 @@ class KnowledgeIndex:
         return {m["doc_key"]: m["doc_hash"] for m in result["metadatas"] or []}
 
     def version(self) -> str:
-        """Knowledge-base version: changes whenever any document is added, changed or removed."""
+        """Knowledge-base version: changes whenever any document is added, changed or removed
+        (also by another process). Cheap enough to read on every turn: recomputed only when
+        the database file changed (always, for a Chroma server)."""
+        signal = self._change_signal()
+        if signal is not None and self._version is not None and self._version[0] == signal:
+            return self._version[1]
         manifest = sorted(self.documents().items())
-        if not manifest:
-            return "empty"
-        digest = hashlib.sha256(repr(manifest).encode()).hexdigest()
-        return f"kb-{digest[:12]}"
+        version = "empty" if not manifest else \
+            f"kb-{hashlib.sha256(repr(manifest).encode()).hexdigest()[:12]}"
+        self._version = (signal, version)
+        return version
+
+    def _change_signal(self) -> tuple | None:
+        if os.environ.get("ASSISTANT_CHROMA_URL") or not self._database.exists():
+            return None
+        stat = self._database.stat()
+        return (stat.st_mtime_ns, stat.st_size)
 
     def count(self) -> int:
         return self.collection.count()

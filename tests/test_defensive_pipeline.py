@@ -68,7 +68,7 @@ def test_grounded_answer_is_cached_and_served_with_citations(defended):
     assert not fresh.cache_hit
 
 
-def test_thumbs_down_evicts_and_scope_changes_never_serve_old_entries(defended):
+def test_thumbs_down_evicts_and_scope_changes_never_serve_old_entries(defended, monkeypatch):
     defended.generator.queue(GROUNDED, GROUNDED, GROUNDED)
     first = defended.ask(TurnRequest(QUESTION))
     defended.record_feedback(first.turn_id, "down", "wrong answer")
@@ -77,7 +77,7 @@ def test_thumbs_down_evicts_and_scope_changes_never_serve_old_entries(defended):
     defended.generator.adapter = "another-adapter"  # switching adapter changes the scope
     assert not defended.ask(TurnRequest(QUESTION)).cache_hit
     defended.generator.adapter = None
-    defended._kb_version = "kb-reingested"  # as after re-ingesting changed documents
+    monkeypatch.setattr(defended.index, "version", lambda: "kb-reingested")  # re-ingested
     defended.generator.queue(GROUNDED)
     assert not defended.ask(TurnRequest(QUESTION)).cache_hit
 

@@ -80,3 +80,41 @@ class BrokenIndex:
 
     def search(self, *args, **kwargs):
         raise RuntimeError("database is locked")
+
+
+def test_an_ingest_in_another_process_is_seen_by_the_next_turn(tmp_path):
+    """A document changed and re-ingested (through another index object, as another shell
+    would) while the app runs: the next turn logs the new version, misses the cache, and the
+    old version's cache entries are gone."""
+    from assistant.config import Settings
+    from assistant.log import ConversationLog
+    from assistant.pipeline import Pipeline
+    from assistant.runtime import make_cache
+    from assistant.vectorstore import KnowledgeIndex
+    from knowledge.ingest import ingest_paths
+    from tests.fakes import ScriptedGenerator
+
+    settings = Settings.from_env().with_changes(home=tmp_path / "home", min_relevance=0.0)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    doc = docs / "mascot.md"
+    doc.write_text("# Mascot\n\nThe project mascot is a zebra named Ada.\n")
+    index = KnowledgeIndex(settings.chroma_dir, settings.collection)
+    ingest_paths(index, [docs])
+    cache = make_cache(settings)
+    app = Pipeline(settings, index, ScriptedGenerator(), ConversationLog(settings.db_path),
+                   cache=cache)
+    question = "What is the project mascot called?"
+    app.generator.queue("The mascot is a zebra named Ada [1].")
+    first = app.ask(TurnRequest(question))
+    assert app.ask(TurnRequest(question)).cache_hit
+
+    doc.write_text("# Mascot\n\nThe project mascot is a giraffe named Bea.\n")
+    other_shell = KnowledgeIndex(settings.chroma_dir, settings.collection)
+    ingest_paths(other_shell, [docs])
+    app.generator.queue("The mascot is a giraffe named Bea [1].")
+    after = app.ask(TurnRequest(question))
+    assert not after.cache_hit and "giraffe" in after.answer
+    assert after.kb_version != first.kb_version
+    assert app.log.turn(after.turn_id)["kb_version"] == after.kb_version
+    assert len([p for p in (settings.home / "cache").iterdir() if p.is_dir()]) == 1
