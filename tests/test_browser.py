@@ -200,3 +200,34 @@ def test_text_typed_while_an_answer_streams_is_kept(server, page):
     page.locator("#sources", has_text="relevance").wait_for(timeout=180_000)
     time.sleep(1)  # any late update of the box would have arrived by now
     assert box.input_value() == "and what about ROUGE?"
+
+
+def test_a_question_sent_while_an_answer_streams_is_answered_after_it(server, page):
+    url, db_path = server
+    page.goto(url)
+    box = page.locator("#question textarea")
+    box.fill("What does the brevity penalty in BLEU do?")
+    page.locator("#send").click()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # the first answer is streaming
+        texts = _bot_messages(page).all_inner_texts()
+        if texts and texts[-1].strip() not in ("", "\u2026"):
+            break
+        time.sleep(0.1)
+    box.fill("What does ROUGE-L measure?")
+    page.locator("#send").click()
+    user = page.locator("#chatbot [aria-label^=\"user's message\"]")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and user.count() < 2:
+        time.sleep(0.5)
+    assert user.count() == 2 and "ROUGE-L" in user.last.inner_text()
+    page.locator("#sources", has_text="relevance").wait_for(timeout=180_000)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db_path) as db:
+            asked = [q for (q,) in db.execute("select question from turns")]
+        if "What does ROUGE-L measure?" in asked:
+            break
+        time.sleep(0.5)
+    assert "What does ROUGE-L measure?" in asked and (
+        "What does the brevity penalty in BLEU do?" in asked)

@@ -226,10 +226,14 @@ class ChatApp:
                                           label="Sources")
 
             chat_out = [chatbot, sources, anyway, fresh, session]
-            send.click(self.submit, [question, session], [question, *chat_out]).then(
+            # "multiple": a question sent while an answer streams waits its turn in the queue
+            # (Gradio's default, "once", drops it silently).
+            send.click(self.submit, [question, session], [question, *chat_out],
+                       trigger_mode="multiple").then(
                 self.conversation_choices, None, conversations
             )
-            question.submit(self.submit, [question, session], [question, *chat_out]).then(
+            question.submit(self.submit, [question, session], [question, *chat_out],
+                            trigger_mode="multiple").then(
                 self.conversation_choices, None, conversations
             )
             retry.click(self.retry, [session], chat_out)
