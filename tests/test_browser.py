@@ -59,14 +59,18 @@ def server(tmp_path_factory, qwen_gguf):
 
 
 @pytest.fixture
-def page():
+def browser_context():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        yield page
+        yield browser.new_context(viewport={"width": 1400, "height": 1100})
         browser.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    return browser_context.new_page()
 
 
 def _bot_messages(page):
@@ -231,3 +235,47 @@ def test_a_question_sent_while_an_answer_streams_is_answered_after_it(server, pa
         time.sleep(0.5)
     assert "What does ROUGE-L measure?" in asked and (
         "What does the brevity penalty in BLEU do?" in asked)
+
+
+def _wait_streaming(page):
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        texts = _bot_messages(page).all_inner_texts()
+        if texts and texts[-1].strip() not in ("", "\u2026"):
+            return
+        time.sleep(0.05)
+    pytest.fail("the answer did not start streaming")
+
+
+def _logged(db_path, question: str, timeout: float = 60) -> tuple | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db_path) as db:
+            row = db.execute("select reason, answer, notices_json from turns where question = ?",
+                             (question,)).fetchone()
+        if row:
+            return row
+        time.sleep(0.5)
+    return None
+
+
+def test_stop_and_a_closed_tab_both_leave_a_logged_turn(server, browser_context):
+    url, db_path = server
+    page = browser_context.new_page()
+    page.goto(url)
+    stopped_question = "How does QLoRA save memory during fine-tuning?"
+    page.locator("#question textarea").fill(stopped_question)
+    page.locator("#send").click()
+    _wait_streaming(page)
+    page.locator("#stop").click()
+    reason, answer, _ = _logged(db_path, stopped_question)
+    assert reason == "STOPPED" and answer.strip()
+
+    closed_question = "What is prefix tuning and how does it differ from prompt tuning?"
+    tab = browser_context.new_page()
+    tab.goto(url)
+    tab.locator("#question textarea").fill(closed_question)
+    tab.locator("#send").click()
+    _wait_streaming(tab)
+    tab.close()
+    assert _logged(db_path, closed_question) is not None, "the abandoned turn was not logged"
