@@ -54,29 +54,69 @@ MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
 GENERATION_FAILED = "GENERATION_FAILED"
 STOPPED = "STOPPED"
 STAGE_FAILED = "STAGE_FAILED"  # the cache, retrieval or a guard failed; the turn is still logged
+NOT_IN_SOURCES = "NOT_IN_SOURCES"  # the model itself said the passages lack the answer
+SOURCES_ONLY = "SOURCES_ONLY"  # the user asked for the passages without a generated answer
+# ... and the guards' (assistant/guards/verdicts.py uses these).
 PROMPT_INJECTION = "PROMPT_INJECTION"
 UNSAFE_INPUT = "UNSAFE_INPUT"
 UNGROUNDED = "UNGROUNDED"
 PII_IN_OUTPUT = "PII_IN_OUTPUT"
 SYSTEM_PROMPT_LEAK = "SYSTEM_PROMPT_LEAK"
-NOT_IN_SOURCES = "NOT_IN_SOURCES"  # the model itself said the passages lack the answer
-SOURCES_ONLY = "SOURCES_ONLY"  # the user asked for the passages without a generated answer
+INVALID_CITATIONS = "INVALID_CITATIONS"
+UNSAFE_OUTPUT = "UNSAFE_OUTPUT"
+ANSWER_TOO_LONG = "ANSWER_TOO_LONG"
+EMPTY_ANSWER = "EMPTY_ANSWER"
 
-REFUSAL_MESSAGES = {
-    NO_EVIDENCE: "I found nothing reliable in my sources to answer this.",
-    EMPTY_QUESTION: "Please type a question.",
-    MODEL_UNAVAILABLE: "The language model is not available, so I cannot write an answer.",
-    GENERATION_FAILED: "Something went wrong while writing the answer.",
-    STAGE_FAILED: "Something went wrong before an answer could be written.",
-    NOT_IN_SOURCES: "The passages I found do not contain the answer to this question.",
-    SOURCES_ONLY: "Here are the passages I found; as you asked, no answer was generated.",
-    PROMPT_INJECTION: "This message looks like an attempt to override my instructions, so I "
-    "did not process it.",
-    UNSAFE_INPUT: "I can't help with this message because it contains abusive language.",
-    UNGROUNDED: "I could not write an answer that my sources support, so I am not giving one.",
-    PII_IN_OUTPUT: "The answer contained personal data, so I withheld it.",
-    SYSTEM_PROMPT_LEAK: "The answer repeated my internal instructions, so I withheld it.",
+
+@dataclass(frozen=True)
+class Refusal:
+    title: str  # the heading of the refusal box
+    sentence: str  # what the assistant says (the turn's answer)
+
+
+# The one table of what a turn that gives no answer says, for the CLI, the UI and the guards.
+REFUSALS = {
+    NO_EVIDENCE: Refusal("Not answered: nothing reliable in my sources",
+                         "I found nothing reliable in my sources to answer this."),
+    EMPTY_QUESTION: Refusal("Nothing to answer", "Please type a question."),
+    MODEL_UNAVAILABLE: Refusal("Not answered: the language model is unavailable",
+                               "The language model is not available, so I cannot write an "
+                               "answer."),
+    GENERATION_FAILED: Refusal("Not answered: the model failed",
+                               "Something went wrong while writing the answer."),
+    STAGE_FAILED: Refusal("Not answered: a step before the model failed",
+                          "Something went wrong before an answer could be written."),
+    NOT_IN_SOURCES: Refusal("Not answered: the sources do not say",
+                            "The passages I found do not contain the answer to this question."),
+    SOURCES_ONLY: Refusal("Sources only",
+                          "Here are the passages I found; as you asked, no answer was "
+                          "generated."),
+    PROMPT_INJECTION: Refusal("Not processed: looks like an attempt to override my "
+                              "instructions",
+                              "This message looks like an attempt to change my instructions or "
+                              "reveal my configuration, so I did not process it."),
+    UNSAFE_INPUT: Refusal("Not processed: abusive or harmful request",
+                          "I can't help with this message because it contains abusive language "
+                          "or asks for harmful instructions."),
+    UNGROUNDED: Refusal("Withheld: the answer was not supported by the sources",
+                        "I could not write an answer that my sources support, so I am not "
+                        "giving one."),
+    PII_IN_OUTPUT: Refusal("Withheld: the answer contained personal data",
+                           "The answer contained personal data or secrets, so I withheld it."),
+    SYSTEM_PROMPT_LEAK: Refusal("Withheld: the answer repeated internal instructions",
+                                "The answer repeated my internal instructions, so I withheld "
+                                "it."),
+    INVALID_CITATIONS: Refusal("Withheld: the citations pointed to no source",
+                               "The answer's citations pointed to no source, so I withheld it."),
+    UNSAFE_OUTPUT: Refusal("Withheld: the answer contained active web content",
+                           "The answer contained active web content, so I withheld it."),
+    ANSWER_TOO_LONG: Refusal("Withheld: the answer was far too long",
+                             "The answer was far longer than allowed, so I withheld it."),
+    EMPTY_ANSWER: Refusal("Not answered: the model wrote nothing",
+                          "The answer came back empty."),
 }
+REFUSAL_MESSAGES = {reason: refusal.sentence for reason, refusal in REFUSALS.items()}
+
 
 
 @dataclass

@@ -6,19 +6,10 @@ import html
 
 from assistant.quoting import QUOTED_NOTICE
 from assistant.records import (
-    EMPTY_QUESTION,
-    GENERATION_FAILED,
-    MODEL_UNAVAILABLE,
     NO_EVIDENCE,
-    NOT_IN_SOURCES,
     PATH_QUOTED,
-    PII_IN_OUTPUT,
-    PROMPT_INJECTION,
+    REFUSALS,
     SOURCES_ONLY,
-    STAGE_FAILED,
-    SYSTEM_PROMPT_LEAK,
-    UNGROUNDED,
-    UNSAFE_INPUT,
     Turn,
 )
 
@@ -30,19 +21,7 @@ EXPECTATIONS = (
     "instead of guessing. Rate answers with the thumbs up / down buttons to help it improve."
 )
 
-REFUSAL_TITLES = {
-    NO_EVIDENCE: "Not answered: nothing reliable in my sources",
-    NOT_IN_SOURCES: "Not answered: the sources do not say",
-    PROMPT_INJECTION: "Not processed: looks like an attempt to override my instructions",
-    UNSAFE_INPUT: "Not processed: abusive language",
-    UNGROUNDED: "Withheld: the answer was not supported by the sources",
-    PII_IN_OUTPUT: "Withheld: the answer contained personal data",
-    SYSTEM_PROMPT_LEAK: "Withheld: the answer repeated internal instructions",
-    MODEL_UNAVAILABLE: "Not answered: the language model is unavailable",
-    GENERATION_FAILED: "Not answered: the model failed",
-    STAGE_FAILED: "Not answered: a step before the model failed",
-    EMPTY_QUESTION: "Nothing to answer",
-}
+REFUSAL_TITLES = {reason: refusal.title for reason, refusal in REFUSALS.items()}
 
 
 def refusal_html(turn: Turn) -> str:

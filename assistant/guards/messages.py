@@ -5,35 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from assistant.guards import pii, secret_keys
-from assistant.guards.verdicts import (
-    ANSWER_TOO_LONG,
-    EMPTY_ANSWER,
-    INVALID_CITATIONS,
-    PII_IN_OUTPUT,
-    PROMPT_INJECTION,
-    SYSTEM_PROMPT_LEAK,
-    UNGROUNDED,
-    UNSAFE_INPUT,
-    UNSAFE_OUTPUT,
-)
+from assistant.records import REFUSAL_MESSAGES
 
-REASON_MESSAGES = {
-    PROMPT_INJECTION: (
-        "I can't act on this message: it looks like an attempt to change my instructions "
-        "or reveal my configuration."
-    ),
-    UNSAFE_INPUT: (
-        "I can't help with this message because it contains abusive language or asks for "
-        "harmful instructions."
-    ),
-    UNGROUNDED: "I could not check this answer against my sources, so I am not showing it.",
-    SYSTEM_PROMPT_LEAK: "I withheld this answer because it repeated my internal instructions.",
-    PII_IN_OUTPUT: "I withheld this answer because it contained personal data or secrets.",
-    INVALID_CITATIONS: "I withheld this answer because its citations pointed to no source.",
-    UNSAFE_OUTPUT: "I withheld this answer because it contained active web content.",
-    ANSWER_TOO_LONG: "I withheld this answer because it was far longer than allowed.",
-    EMPTY_ANSWER: "The answer came back empty.",
-}
+REASON_MESSAGES = REFUSAL_MESSAGES  # one table for the pipeline, the guards and the UI
 
 LOW_CONFIDENCE_MESSAGE = (
     "This answer is only weakly supported by the sources; check it against the passages shown."

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-# Reason codes (logged in the turn's `reason` column and shown through REASON_MESSAGES).
-PROMPT_INJECTION = "PROMPT_INJECTION"
-UNSAFE_INPUT = "UNSAFE_INPUT"
-UNGROUNDED = "UNGROUNDED"
-PII_IN_OUTPUT = "PII_IN_OUTPUT"
-SYSTEM_PROMPT_LEAK = "SYSTEM_PROMPT_LEAK"
-INVALID_CITATIONS = "INVALID_CITATIONS"
-UNSAFE_OUTPUT = "UNSAFE_OUTPUT"
-ANSWER_TOO_LONG = "ANSWER_TOO_LONG"
-EMPTY_ANSWER = "EMPTY_ANSWER"
+# Reason codes, logged in the turn's `reason` column; their wording is in records.REFUSALS.
+from assistant.records import (  # noqa: F401  (re-exported for the guards)
+    ANSWER_TOO_LONG,
+    EMPTY_ANSWER,
+    INVALID_CITATIONS,
+    PII_IN_OUTPUT,
+    PROMPT_INJECTION,
+    SYSTEM_PROMPT_LEAK,
+    UNGROUNDED,
+    UNSAFE_INPUT,
+    UNSAFE_OUTPUT,
+)
 
 # Actions a Decision can carry.
 NONE = "none"

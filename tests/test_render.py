@@ -1,0 +1,25 @@
+"""What the chat shows for a turn: one title and one sentence per refusal, banners per path."""
+
+import pytest
+
+from assistant.records import PATH_QUOTED, REFUSAL_MESSAGES, REFUSALS, SOURCES_ONLY, Turn
+from ui.render import REFUSAL_TITLES, answer_markdown
+
+
+@pytest.mark.parametrize("reason", sorted(set(REFUSALS) - {SOURCES_ONLY}))
+def test_every_refusal_has_one_title_and_says_its_sentence_once(reason):
+    turn = Turn(question="q", conversation_id="c", refused=True, reason=reason,
+                answer=REFUSAL_MESSAGES[reason])
+    shown = answer_markdown(turn)
+    assert REFUSAL_TITLES[reason] in shown
+    sentence = REFUSAL_MESSAGES[reason].replace("'", "&#x27;")
+    assert shown.count(sentence) == 1
+
+
+def test_a_quoted_answer_has_its_banner_and_no_repeated_notice():
+    from assistant.quoting import QUOTED_NOTICE
+
+    turn = Turn(question="q", conversation_id="c", answer="> A sentence. [1]",
+                answer_path=PATH_QUOTED, notices=[QUOTED_NOTICE])
+    shown = answer_markdown(turn)
+    assert 'class="quoted"' in shown and QUOTED_NOTICE not in shown
