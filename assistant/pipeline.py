@@ -1,7 +1,8 @@
 """One turn, end to end, shared by the UI, the CLI and evals.
 
-    prepare -> input_guard -> semantic_cache -> retrieve    (a LangChain runnable chain)
-    -> generate, check, cite -> log                          (Pipeline.stream, a generator)
+    prepare -> input guard -> semantic cache -> retrieve -> generate, check, cite -> log
+
+all in Pipeline.stream, a plain generator read top to bottom.
 
 The stream yields ("token", text) while the answer is written, then ("done", Turn). A stage
 that fails, a Stop, or a consumer that stops reading still leaves a logged turn.
@@ -13,8 +14,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.base_models import ModelUnavailable
 from assistant.citations import resolve_citations
@@ -104,15 +103,13 @@ class Pipeline:
         self.guards = guards  # assistant.guards.Guards, or None: no input/output checks
         self.cache = cache  # assistant.semantic_cache.SemanticCache, or None: no caching
         self._kb_version: str | None = None
-        # The steps before the answer; each fails its turn by name instead of losing it.
-        self.chain: Runnable = (
-            RunnableLambda(self._prepare, name="prepare")
-            | RunnableLambda(_stage("checking your question", self._input_guard),
-                             name="input_guard")
-            | RunnableLambda(_stage("looking up the cache", self._semantic_cache),
-                             name="semantic_cache")
-            | RunnableLambda(_stage("searching the sources", self._retrieve), name="retrieve")
-        )
+        # The steps before the answer, in order; each fails its turn by name instead of
+        # losing it (LangChain serves inside them: the Chroma retriever, the embeddings).
+        self.steps = [
+            _stage("checking your question", self._input_guard),
+            _stage("looking up the cache", self._semantic_cache),
+            _stage("searching the sources", self._retrieve),
+        ]
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -120,7 +117,9 @@ class Pipeline:
         """("token", text) while the answer is written, ("reset", why) before a second
         attempt, then ("done", Turn). The turn is logged however the stream ends: finished,
         stopped, or abandoned by its consumer (a closed tab), with what was written so far."""
-        state = self.chain.invoke(request)
+        state = self._prepare(request)
+        for step in self.steps:
+            state = step(state)
         finished = False
         try:
             if not state.done:
