@@ -60,6 +60,9 @@ def serve(host: str, port: int):
 
     pipeline = _pipeline()
     warm_up(pipeline.generator, progress=_progress)
+    checker = getattr(pipeline.guards, "checker", None)
+    if checker is not None:  # load the support check now, not on the first answer
+        checker.judge("Warm-up.", "Warm-up.")
     launch(pipeline, host=host, port=port)
 
 
@@ -93,12 +96,14 @@ def ask(question: str, as_json: bool, conversation_id: str | None, answer_anyway
 
 
 def _render_turn_footer(turn) -> str:
+    from assistant.records import PATH_QUOTED
+
     lines = []
     if turn.refused:
         lines.append(f"[refused: {turn.reason}] {turn.answer}")
         if turn.searched_for:
             lines.append(turn.searched_for)
-    elif turn.answer_path == "quoted":  # the streamed draft failed the check; show the quote
+    elif turn.answer_path == PATH_QUOTED:  # the streamed draft failed the check; show the quote
         lines += ["", "[quoted from the sources]", turn.answer, ""]
     else:
         lines.append("")

@@ -347,8 +347,9 @@ class Pipeline:
             turn.answer = REFUSAL_MESSAGES[GENERATION_FAILED]
             return False
         if self.guards is not None:
-            verdict = self.guards.check_output(text, passages, attempt=attempt,
-                                               unverified=turn.unverified)
+            verdict = self._check_answer(turn, text, passages, attempt)
+            if verdict is None:
+                return False
             turn.guard.extend(_decisions("output", verdict.decisions))
             if verdict.needs_reask and attempt == 1:
                 return True
@@ -376,6 +377,18 @@ class Pipeline:
                 "This answer cites none of the sources: check it against the passages shown."
             )
         return False
+
+    def _check_answer(self, turn: Turn, text: str, passages, attempt: int):
+        """The output guard's verdict, or None when the check itself failed (the turn then
+        says so, without the unchecked answer)."""
+        try:
+            return self.guards.check_output(text, passages, attempt=attempt,
+                                            unverified=turn.unverified)
+        except Exception as err:  # an unchecked answer is never shown
+            turn.refused, turn.reason, turn.citations = True, STAGE_FAILED, []
+            turn.answer = (f"{REFUSAL_MESSAGES[STAGE_FAILED]} It failed while checking the "
+                           f"answer against its sources ({type(err).__name__}: {err}).")
+            return None
 
     def _quote(self, turn: Turn, passages) -> bool:
         """Answer with the source sentences that answer the question, when there are any."""

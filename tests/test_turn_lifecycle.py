@@ -118,3 +118,20 @@ def test_an_ingest_in_another_process_is_seen_by_the_next_turn(tmp_path):
     assert after.kb_version != first.kb_version
     assert app.log.turn(after.turn_id)["kb_version"] == after.kb_version
     assert len([p for p in (settings.home / "cache").iterdir() if p.is_dir()]) == 1
+
+
+def test_a_failing_answer_check_never_shows_the_unchecked_answer(handbook_pipeline):
+    from assistant.runtime import make_guards
+
+    guards = make_guards()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("support model missing")
+
+    guards.check_output = broken
+    handbook_pipeline.guards = guards
+    handbook_pipeline.generator.queue("An unchecked claim [1].")
+    turn = handbook_pipeline.ask(TurnRequest("What does the brevity penalty in BLEU do?"))
+    assert turn.refused and turn.reason == STAGE_FAILED
+    assert "unchecked claim" not in turn.answer and "support model missing" in turn.answer
+    assert handbook_pipeline.log.turn(turn.turn_id)["reason"] == STAGE_FAILED
