@@ -7,8 +7,8 @@ those differences, against the passage sentence that shares the most words with 
 
 - negation: one of the two is negated and the other is not;
 - number: the claim states a number the passage never mentions;
-- replaced: the source sentence with one content word exchanged for a word the passage never
-  uses ("QLoRA" for "LoRA", "lower" for "higher");
+- replaced: the source sentence with one content word exchanged for another ("QLoRA" for
+  "LoRA", "lower" for "higher");
 - order: two terms both sentences name appear in the opposite order ("context-free metrics
   compare with the source; context-dependent ones do not" reversed), or two words trade places
   in an otherwise unchanged sentence ("precision" and "recall").
@@ -26,6 +26,8 @@ from assistant.text import content_words, split_sentences
 
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "without", "none", "neither", "nor",
                        "nothing", "nobody"})
+PRONOUNS = frozenset({"it", "its", "they", "them", "their", "this", "these", "that", "those",
+                      "he", "she", "his", "her", "we", "you", "one"})
 _WORD = re.compile(r"[a-z0-9][a-z0-9'+-]*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Terms worth checking for order: named or compound things (QLoRA, context-free, n-gram,
@@ -81,17 +83,20 @@ def _words_traded(claim: str, source: str) -> bool:
     return any((theirs, ours) in replaced for ours, theirs in replaced if ours != theirs)
 
 
-def _one_word_replaced(claim: str, source: str, passage: str) -> bool:
-    """The source sentence with exactly one content word exchanged for one the passage never
-    uses ("QLoRA" -> "LoRA", "higher" -> "lower"): a paraphrase rewords more than that."""
+def _one_word_replaced(claim: str, source: str) -> bool:
+    """The source sentence with exactly one content word exchanged for another ("QLoRA" ->
+    "LoRA", "higher" -> "lower"): a paraphrase rewords more than that. (On the dev files,
+    requiring the new word to be absent from the whole passage instead of from the sentence
+    caught 88% of contradictions instead of 94%, at the same 7% false alarms.)"""
     a, b = _WORD.findall(claim.lower()), _WORD.findall(source.lower())
     ops = [o for o in difflib.SequenceMatcher(None, a, b).get_opcodes() if o[0] != "equal"]
     if len(ops) != 1 or ops[0][0] != "replace":
         return False
     _, i1, i2, j1, j2 = ops[0]
     new, old = a[i1:i2], b[j1:j2]
+    # "BLEU is ..." for "It is ..." names the subject, it does not change it.
     return (len(new) == len(old) == 1 and bool(content_words(new[0]))
-            and new[0] not in _WORD.findall(passage.lower())
+            and old[0] not in PRONOUNS and new[0] not in b
             and not _same_stem(new[0], old[0]))
 
 
@@ -130,7 +135,7 @@ def _part_cues(part: str, passage: str) -> list[str]:
         cues.append("negation")
     if _order_reversed(part, source) or _words_traded(part, source):
         cues.append("order")
-    if _one_word_replaced(part, source, passage):
+    if _one_word_replaced(part, source):
         cues.append("replaced")
     return cues
 
