@@ -77,6 +77,16 @@ def _bot_messages(page):
     return page.locator("#chatbot [aria-label^=\"bot's message\"]")
 
 
+def _wait_streaming(page):
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        texts = _bot_messages(page).all_inner_texts()
+        if texts and texts[-1].strip() not in ("", "\u2026"):
+            return
+        time.sleep(0.05)
+    pytest.fail("the answer did not start streaming")
+
+
 def test_ask_stream_sources_and_thumbs_down_feedback_reaches_sqlite(server, page, tmp_path):
     url, db_path = server
     page.goto(url)
@@ -194,12 +204,7 @@ def test_text_typed_while_an_answer_streams_is_kept(server, page):
     box = page.locator("#question textarea")
     box.fill("What does the brevity penalty in BLEU do?")
     page.locator("#send").click()
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:  # wait for the answer to start streaming
-        texts = _bot_messages(page).all_inner_texts()
-        if texts and texts[-1].strip() not in ("", "\u2026"):
-            break
-        time.sleep(0.1)
+    _wait_streaming(page)
     box.fill("and what about ROUGE?")
     page.locator("#sources", has_text="relevance").wait_for(timeout=180_000)
     time.sleep(1)  # any late update of the box would have arrived by now
@@ -212,12 +217,7 @@ def test_a_question_sent_while_an_answer_streams_is_answered_after_it(server, pa
     box = page.locator("#question textarea")
     box.fill("What does the brevity penalty in BLEU do?")
     page.locator("#send").click()
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:  # the first answer is streaming
-        texts = _bot_messages(page).all_inner_texts()
-        if texts and texts[-1].strip() not in ("", "\u2026"):
-            break
-        time.sleep(0.1)
+    _wait_streaming(page)  # the first answer is streaming
     box.fill("What does ROUGE-L measure?")
     page.locator("#send").click()
     user = page.locator("#chatbot [aria-label^=\"user's message\"]")
@@ -235,16 +235,6 @@ def test_a_question_sent_while_an_answer_streams_is_answered_after_it(server, pa
         time.sleep(0.5)
     assert "What does ROUGE-L measure?" in asked and (
         "What does the brevity penalty in BLEU do?" in asked)
-
-
-def _wait_streaming(page):
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        texts = _bot_messages(page).all_inner_texts()
-        if texts and texts[-1].strip() not in ("", "\u2026"):
-            return
-        time.sleep(0.05)
-    pytest.fail("the answer did not start streaming")
 
 
 def _logged(db_path, question: str, timeout: float = 60) -> tuple | None:
