@@ -397,10 +397,14 @@ class Pipeline:
         quotes = best_quotes(turn.question, passages, self.guards.embed_fn)
         if not quotes:
             return False
-        cited = resolve_citations(quoted_answer(quotes), passages)
+        text, decisions, notes = self.guards.check_quote(quoted_answer(quotes))
+        turn.guard.extend(_decisions("quote", decisions))
+        if text is None:  # the sources' own words may not be shown either (policy)
+            return False
+        cited = resolve_citations(text, passages)
         turn.answer, turn.citations = cited.text, cited.citations
         turn.answer_path, turn.reason, turn.low_confidence = PATH_QUOTED, ANSWERED, False
-        turn.notices.append(QUOTED_NOTICE)
+        turn.notices += [QUOTED_NOTICE, *notes]
         return True
 
     def _finish(self, state: _State) -> Turn:

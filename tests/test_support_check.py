@@ -203,3 +203,25 @@ def test_a_withheld_answer_says_why_once(handbook_pipeline, checker):
     turn = handbook_pipeline.ask(TurnRequest(QUESTION))
     assert turn.refused and turn.reason == "UNGROUNDED"
     assert turn.answer == REFUSAL_MESSAGES["UNGROUNDED"] and turn.notices == []
+
+
+def test_a_quote_is_redacted_and_made_inert_like_a_generated_answer():
+    from assistant.runtime import make_guards
+
+    guards = make_guards()
+    text, decisions, notes = guards.check_quote(
+        "> Write to jane.roe@example.com <script>alert(1)</script> for access. [1]")
+    assert "jane.roe@example.com" not in text and "<script>" not in text
+    assert {d.validator for d in decisions if d.outcome == "fail"} == {"pii", "html"}
+    assert notes
+
+
+def test_without_its_adapter_the_guard_falls_back_to_word_overlap(tmp_path, monkeypatch):
+    from assistant.runtime import make_guards
+
+    assert not SupportChecker(adapter_dir=tmp_path / "nowhere").available
+    monkeypatch.setattr(SupportChecker, "available", property(lambda self: False))
+    guards = make_guards()
+    assert guards.checker is None
+    verdict = guards.check_output("It is a precision-oriented metric [2].", [CONTEXT, BLEU])
+    assert not verdict.refused and "[2]" in verdict.text

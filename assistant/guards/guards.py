@@ -307,37 +307,8 @@ class Guards:
         if kept and any(r["support"] < p["strong_support"] for r in kept if r["supported"]):
             low_confidence = True
 
-        # 4. secrets and personal data in the answer
-        removed: Counter = Counter()
-        for name, key, policy_key in (("secrets", "secret_findings", "output_secrets"),
-                                      ("pii", "pii_findings", "output_pii")):
-            fixed, failed, reason = _run(self.output_guards[name], text, metadata)
-            if not failed:
-                decisions.append(Decision(name, PASS, NONE, "nothing found"))
-                continue
-            action = REDACT if p[policy_key] == "redact" else REFUSE
-            decisions.append(Decision(name, FAIL, action, reason))
-            text = fixed  # redact even when refusing: the text may still be logged
-            if action == REFUSE:
-                refusals.append(PII_IN_OUTPUT)
-            else:
-                removed.update(Counter(f.kind for f in metadata[key]))
-        if removed:
-            notes.append(msg.removed_from_answer(removed))
-
-        # 5. HTML / JavaScript made inert
-        fixed, failed, reason = _run(self.output_guards["html"], text, metadata)
-        if failed:
-            action = ESCAPE if p["html"] == "escape" else REFUSE
-            decisions.append(Decision("html", FAIL, action, reason))
-            text = fixed
-            if action == REFUSE:
-                refusals.append(UNSAFE_OUTPUT)
-            else:
-                notes.append(
-                    "I turned HTML, scripts and unsafe links in the answer into plain text.")
-        else:
-            decisions.append(Decision("html", PASS, NONE, "no active content"))
+        # 4-5. secrets and personal data redacted, HTML / JavaScript made inert
+        text = self._scrub(text, metadata, decisions, notes, refusals)
 
         # 6. length bounds
         if text.strip():
@@ -368,6 +339,50 @@ class Guards:
             message = " ".join(notes)
         return OutputVerdict(text.strip(), needs_reask, refused, reason,
                              low_confidence and not refused, message, decisions, dropped)
+
+    def _scrub(self, text: str, metadata: dict, decisions: list[Decision], notes: list[str],
+               refusals: list[str]) -> str:
+        """Secrets and personal data redacted (or a refusal, by policy), active content made
+        inert (or a refusal): for anything shown to the user, generated or quoted."""
+        p = self.policy
+        removed: Counter = Counter()
+        for name, key, policy_key in (("secrets", "secret_findings", "output_secrets"),
+                                      ("pii", "pii_findings", "output_pii")):
+            fixed, failed, reason = _run(self.output_guards[name], text, metadata)
+            if not failed:
+                decisions.append(Decision(name, PASS, NONE, "nothing found"))
+                continue
+            action = REDACT if p[policy_key] == "redact" else REFUSE
+            decisions.append(Decision(name, FAIL, action, reason))
+            text = fixed  # redact even when refusing: the text may still be logged
+            if action == REFUSE:
+                refusals.append(PII_IN_OUTPUT)
+            else:
+                removed.update(Counter(f.kind for f in metadata[key]))
+        if removed:
+            notes.append(msg.removed_from_answer(removed))
+
+        fixed, failed, reason = _run(self.output_guards["html"], text, metadata)
+        if not failed:
+            decisions.append(Decision("html", PASS, NONE, "no active content"))
+            return text
+        action = ESCAPE if p["html"] == "escape" else REFUSE
+        decisions.append(Decision("html", FAIL, action, reason))
+        if action == REFUSE:
+            refusals.append(UNSAFE_OUTPUT)
+        else:
+            notes.append("I turned HTML, scripts and unsafe links in the answer into plain text.")
+        return fixed
+
+    def check_quote(self, text: str) -> tuple[str | None, list[Decision], list[str]]:
+        """A quoted answer (source sentences word for word) gets the same redaction and HTML
+        checks as a generated one: (text to show or None when policy refuses it, decisions,
+        notes)."""
+        decisions: list[Decision] = []
+        notes: list[str] = []
+        refusals: list[str] = []
+        shown = self._scrub(text, {"guards": GUARD_RULES_VERSION}, decisions, notes, refusals)
+        return (None if refusals else shown), decisions, notes
 
     @staticmethod
     def _repoint(text: str, rows: Sequence[dict]) -> str:

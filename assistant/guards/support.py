@@ -48,10 +48,6 @@ class Judgement:
     def supported(self) -> float:
         return self.probabilities[SUPPORTED]
 
-    @property
-    def contradicted(self) -> float:
-        return self.probabilities[CONTRADICTED]
-
 
 def premise(passage: str, claim: str, max_chars: int = PREMISE_CHARS) -> str:
     """The passage's sentences that bear on the claim (the passage itself when short)."""
