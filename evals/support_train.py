@@ -167,7 +167,8 @@ def measure(adapter_dir: Path = support.ADAPTER_DIR, split: str = "heldout",
                                                            // pairs_per_answer)
     # A flagged claim is one the check does not read as supported (cues included).
     flagged_as_prob = [0.0 if j.label != SUPPORTED else 1.0 for j in judgements]
-    model_only = [j.supported for j in judgements]
+    tokenizer, model = support.build_model(adapter_dir)
+    model_only = [p[0] for p in predict(tokenizer, model, items)]
     return {"items": len(items), "split": split,
             "support_check": {**catch_report(items, flagged_as_prob, 0.5),
                               "ms_per_answer": round(ms_per_answer, 1),

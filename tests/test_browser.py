@@ -198,13 +198,19 @@ def test_a_quoted_answer_is_shown_distinctly_from_a_generated_one(server, page):
     assert page.locator("#chatbot .refusal").count() == 0
 
 
-def test_text_typed_while_an_answer_streams_is_kept(server, page):
-    url, _ = server
+def _ask_until_streaming(page, url: str, question: str):
+    """Open the app, send a question, return the question box once the answer streams."""
     page.goto(url)
     box = page.locator("#question textarea")
-    box.fill("What does the brevity penalty in BLEU do?")
+    box.fill(question)
     page.locator("#send").click()
     _wait_streaming(page)
+    return box
+
+
+def test_text_typed_while_an_answer_streams_is_kept(server, page):
+    url, _ = server
+    box = _ask_until_streaming(page, url, "What does the brevity penalty in BLEU do?")
     box.fill("and what about ROUGE?")
     page.locator("#sources", has_text="relevance").wait_for(timeout=180_000)
     time.sleep(1)  # any late update of the box would have arrived by now
@@ -213,11 +219,7 @@ def test_text_typed_while_an_answer_streams_is_kept(server, page):
 
 def test_a_question_sent_while_an_answer_streams_is_answered_after_it(server, page):
     url, db_path = server
-    page.goto(url)
-    box = page.locator("#question textarea")
-    box.fill("What does the brevity penalty in BLEU do?")
-    page.locator("#send").click()
-    _wait_streaming(page)  # the first answer is streaming
+    box = _ask_until_streaming(page, url, "What does the brevity penalty in BLEU do?")
     box.fill("What does ROUGE-L measure?")
     page.locator("#send").click()
     user = page.locator("#chatbot [aria-label^=\"user's message\"]")
@@ -252,20 +254,14 @@ def _logged(db_path, question: str, timeout: float = 60) -> tuple | None:
 def test_stop_and_a_closed_tab_both_leave_a_logged_turn(server, browser_context):
     url, db_path = server
     page = browser_context.new_page()
-    page.goto(url)
     stopped_question = "How does QLoRA save memory during fine-tuning?"
-    page.locator("#question textarea").fill(stopped_question)
-    page.locator("#send").click()
-    _wait_streaming(page)
+    _ask_until_streaming(page, url, stopped_question)
     page.locator("#stop").click()
     reason, answer, _ = _logged(db_path, stopped_question)
     assert reason == "STOPPED" and answer.strip()
 
     closed_question = "What is prefix tuning and how does it differ from prompt tuning?"
     tab = browser_context.new_page()
-    tab.goto(url)
-    tab.locator("#question textarea").fill(closed_question)
-    tab.locator("#send").click()
-    _wait_streaming(tab)
+    _ask_until_streaming(tab, url, closed_question)
     tab.close()
     assert _logged(db_path, closed_question) is not None, "the abandoned turn was not logged"

@@ -34,6 +34,7 @@ SUPPORTED, CONTRADICTED, NOT_ADDRESSED = "supported", "contradicted", "not_addre
 LABELS = (SUPPORTED, CONTRADICTED, NOT_ADDRESSED)
 ADAPTER_DIR = Path(__file__).resolve().parent / "support_model"
 PREMISE_CHARS = 350
+RECENT_VERDICTS = 512
 MAX_NOT_ADDRESSED = 0.3  # dev documents: 0.3 to 0.7 decide the same; the cautious end
 MAX_TOKENS = 256
 
@@ -41,12 +42,8 @@ MAX_TOKENS = 256
 @dataclass(frozen=True)
 class Judgement:
     label: str
-    probabilities: dict[str, float]  # the cross-encoder's reading
+    probabilities: dict[str, float]  # the cross-encoder's reading; {} when not asked
     cues: tuple[str, ...] = ()  # surface contradictions found (contradiction_cues.py)
-
-    @property
-    def supported(self) -> float:
-        return self.probabilities[SUPPORTED]
 
 
 def premise(passage: str, claim: str, max_chars: int = PREMISE_CHARS) -> str:
@@ -61,20 +58,19 @@ def label_of(probabilities: dict[str, float], max_not_addressed: float) -> str:
     return NOT_ADDRESSED if probabilities[NOT_ADDRESSED] > max_not_addressed else SUPPORTED
 
 
-def decide(claim: str, passage: str, probabilities: dict[str, float],
-           max_not_addressed: float = MAX_NOT_ADDRESSED) -> Judgement:
-    """A surface contradiction wins; a claim naming a model or product the passage never names
-    is not addressed; a claim made only of its source sentence's words is supported; otherwise
-    the cross-encoder says whether the passage addresses it. (Order, cues and the use of the
-    model chosen on the dev documents.)"""
+def surface_verdict(claim: str, passage: str) -> Judgement | None:
+    """What the claim's words alone settle, before asking the model: a surface contradiction;
+    a model or product name the passage never names (not addressed); a claim made only of its
+    source sentences' words (supported). None: the cross-encoder decides. (Order and checks
+    chosen on the dev documents.)"""
     cues = tuple(contradiction_cues(claim, passage))
     if cues:
-        return Judgement(CONTRADICTED, probabilities, cues)
+        return Judgement(CONTRADICTED, {}, cues)
     if unseen_names(claim, passage):
-        return Judgement(NOT_ADDRESSED, probabilities)
+        return Judgement(NOT_ADDRESSED, {})
     if entailed_by_words(claim, passage):
-        return Judgement(SUPPORTED, probabilities)
-    return Judgement(label_of(probabilities, max_not_addressed), probabilities)
+        return Judgement(SUPPORTED, {})
+    return None
 
 
 def build_model(adapter_dir: Path | None = None, trainable: bool = False):
@@ -122,6 +118,7 @@ class SupportChecker:
         self.max_not_addressed = max_not_addressed
         self._model = None
         self._lock = threading.Lock()
+        self._recent: dict[tuple[str, str], Judgement] = {}
 
     @property
     def available(self) -> bool:
@@ -136,21 +133,38 @@ class SupportChecker:
         return self._model
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
-        """Judge (claim, passage) pairs in one batch."""
+        """Judge (claim, passage) pairs; the model reads, in one batch, only the pairs the
+        claims' words do not settle. Recent verdicts are remembered: the guard re-checks the
+        same sentences after re-pointing their markers."""
+        with self._lock:
+            judged = {pair: self._recent[pair] for pair in pairs if pair in self._recent}
+            undecided = []
+            for pair in dict.fromkeys(pairs):
+                if pair not in judged:
+                    verdict = surface_verdict(*pair)
+                    if verdict is None:
+                        undecided.append(pair)
+                    else:
+                        judged[pair] = verdict
+            for pair, probabilities in zip(undecided, self._read(undecided), strict=True):
+                judged[pair] = Judgement(label_of(probabilities, self.max_not_addressed),
+                                         probabilities)
+            if len(self._recent) > RECENT_VERDICTS:
+                self._recent.clear()
+            self._recent.update(judged)
+        return [judged[pair] for pair in pairs]
+
+    def _read(self, pairs: list[tuple[str, str]]) -> list[dict[str, float]]:
+        """The cross-encoder's probabilities for each (claim, passage) pair."""
         if not pairs:
             return []
-        with self._lock:
-            tokenizer, model, torch = self._load()
-            premises = [premise(passage, claim) for claim, passage in pairs]
-            batch = encode(tokenizer, premises, [claim for claim, _ in pairs])
-            with torch.inference_mode():
-                logits = model(**batch).logits
-            rows = torch.softmax(logits.float(), dim=-1).tolist()
-        out = []
-        for (claim, passage), row in zip(pairs, rows, strict=True):
-            probabilities = {label: round(p, 4) for label, p in zip(LABELS, row, strict=True)}
-            out.append(decide(claim, passage, probabilities, self.max_not_addressed))
-        return out
+        tokenizer, model, torch = self._load()
+        premises = [premise(passage, claim) for claim, passage in pairs]
+        batch = encode(tokenizer, premises, [claim for claim, _ in pairs])
+        with torch.inference_mode():
+            rows = torch.softmax(model(**batch).logits.float(), dim=-1).tolist()
+        return [{label: round(p, 4) for label, p in zip(LABELS, row, strict=True)}
+                for row in rows]
 
     def judge(self, claim: str, passage: str) -> Judgement:
         return self.judge_many([(claim, passage)])[0]
