@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.offline import enforce_offline
+
 
 class ModelUnavailable(RuntimeError):
     """No usable model on disk; the message says what to install or configure."""
@@ -136,4 +138,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     main()

@@ -6,10 +6,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.records import Citation, Passage
-
-# "[1]", "[2, 3]" and "[1][2]" all occur in small-model output.
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+from assistant.text import MARKER, SPACE_BEFORE_PUNCTUATION
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,8 @@ def resolve_citations(answer: str, passages: list[Passage]) -> CitedAnswer:
                 invalid += 1
         return "".join(f"[{n}]" for n in dict.fromkeys(kept))
 
-    text = _MARKER.sub(rewrite, answer)
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    # "[1]", "[2, 3]" and "[1][2]" all occur in small-model output.
+    text = MARKER.sub(rewrite, answer)
+    text = SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
     return CitedAnswer(text, list(cited.values()), invalid)

@@ -1,4 +1,7 @@
-"""The `assistant` command: serve, ask, ingest, logs, feedback."""
+"""The assistant's own commands: ask, ingest, logs, feedback.
+
+The full `assistant` command (with serve, eval and finetune) is assembled by ui/cli.py, the
+top of the package stack, so that this package never imports the evals or the UI."""
 
 from __future__ import annotations
 
@@ -11,14 +14,14 @@ import click
 from assistant.config import Settings
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _pipeline(with_handbook: bool = True):
+def open_pipeline(with_handbook: bool = True):
     from assistant.runtime import open_assistant
 
-    return open_assistant(Settings.from_env(), progress=_progress, with_handbook=with_handbook)
+    return open_assistant(Settings.from_env(), progress=progress, with_handbook=with_handbook)
 
 
 def _log():
@@ -27,7 +30,7 @@ def _log():
     return ConversationLog(Settings.from_env().db_path)
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
@@ -42,28 +45,12 @@ class _FriendlyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except (LogUnavailable, ModelUnavailable) as err:
-            _fail(str(err))
+            fail(str(err))
 
 
 @click.group(cls=_FriendlyGroup)
 def main():
     """A local chat assistant that cites its sources and says when it cannot answer."""
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=7860, show_default=True, type=int)
-def serve(host: str, port: int):
-    """Start the chat app in the browser (first start prepares the model and the index)."""
-    from assistant.runtime import warm_up
-    from ui.app import launch
-
-    pipeline = _pipeline()
-    warm_up(pipeline.generator, progress=_progress)
-    checker = getattr(pipeline.guards, "checker", None)
-    if checker is not None:  # load the support check now, not on the first answer
-        checker.judge("Warm-up.", "Warm-up.")
-    launch(pipeline, host=host, port=port)
 
 
 @main.command()
@@ -78,7 +65,7 @@ def ask(question: str, as_json: bool, conversation_id: str | None, answer_anyway
     """Ask one question through the same pipeline as the app; the turn is logged."""
     from assistant.pipeline import TurnRequest
 
-    pipeline = _pipeline()
+    pipeline = open_pipeline()
     request = TurnRequest(question, conversation_id, answer_anyway=answer_anyway,
                           sources_only=sources_only, use_cache=not fresh)
     if as_json:
@@ -126,7 +113,7 @@ def ingest(paths: tuple[Path, ...]):
     from assistant.runtime import open_assistant
     from knowledge.ingest import ingest_paths
 
-    pipeline = open_assistant(Settings.from_env(), progress=_progress, generator=_NoGenerator())
+    pipeline = open_assistant(Settings.from_env(), progress=progress, generator=_NoGenerator())
     report = ingest_paths(
         pipeline.index,
         paths,
@@ -167,7 +154,7 @@ def logs_show(turn_id: str):
     """One turn in full, with its feedback, as JSON."""
     row = _log().turn(turn_id)
     if row is None:
-        _fail(f"no turn with id {turn_id}")
+        fail(f"no turn with id {turn_id}")
     click.echo(json.dumps(row, ensure_ascii=False, indent=2))
 
 
@@ -205,19 +192,5 @@ def feedback(turn_id: str, rating: str, reason: str | None, correction: str | No
         record_feedback(_log(), SemanticCache(settings.cache_dir), turn_id, rating, reason,
                         correction)
     except (LogUnavailable, ValueError) as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo("Feedback saved.")
-
-
-def _register_subcommands() -> None:
-    from assistant.finetune.cli import finetune_group
-    from evals.cli import eval_group
-
-    main.add_command(eval_group, "eval")
-    main.add_command(finetune_group, "finetune")
-
-
-_register_subcommands()
-
-if __name__ == "__main__":
-    main()

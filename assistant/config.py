@@ -28,6 +28,17 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+
+class UnderHome:
+    """A path under the settings' home folder, read like an attribute."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, settings, owner=None):
+        return self if settings is None else settings.home / self.name
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -69,30 +80,16 @@ class Settings:
     def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)
 
-    @property
-    def db_path(self) -> Path:
-        return self.home / "logs.db"
-
-    @property
-    def chroma_dir(self) -> Path:
-        return self.home / "chroma"
-
-    @property
-    def models_dir(self) -> Path:
-        """Assembled GGUF base models."""
-        return self.home / "models"
+    # Where things live under home (class attributes, not settings: they follow from home).
+    db_path = UnderHome("logs.db")  # the conversation log
+    chroma_dir = UnderHome("chroma")
+    models_dir = UnderHome("models")  # assembled GGUF base models
+    adapters_dir = UnderHome("adapters")
+    cache_dir = UnderHome("cache")
 
     def hf_model_dir(self, key: str) -> Path:
         """The transformers form of a catalog model (for training and log-likelihood evals)."""
         return self.home / "hf" / key
-
-    @property
-    def adapters_dir(self) -> Path:
-        return self.home / "adapters"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.home / "cache"
 
     def adapter_path(self) -> Path | None:
         if not self.adapter:

@@ -27,7 +27,27 @@ class Generation:
         self.stop_event.set()
 
 
-class LocalGenerator:
+class LoadsOnce:
+    """Loads its model on first use, once, whichever thread asks first; generates one answer
+    at a time (two concurrent generations on 2 cores only slow both down, and llama.cpp's
+    context is not thread-safe)."""
+
+    def __init__(self):
+        self._loaded = None
+        self._load_lock = threading.Lock()
+        self._generate_lock = threading.Lock()
+
+    def load(self):
+        with self._load_lock:
+            if self._loaded is None:
+                self._loaded = self._load()
+        return self._loaded
+
+    def _load(self):
+        raise NotImplementedError
+
+
+class LocalGenerator(LoadsOnce):
     """A local causal LM directory through transformers (+ peft adapter), loaded on first use."""
 
     runtime = "transformers"
@@ -37,17 +57,7 @@ class LocalGenerator:
         self.adapter_dir = Path(adapter_dir) if adapter_dir else None
         self.name = name or self.model_dir.name
         self.adapter = self.adapter_dir.name if self.adapter_dir else None
-        self._model = None
-        self._tokenizer = None
-        self._load_lock = threading.Lock()
-        # One generation at a time: two concurrent generate() calls on 2 cores only slow both.
-        self._generate_lock = threading.Lock()
-
-    def load(self):
-        with self._load_lock:
-            if self._model is None:
-                self._model, self._tokenizer = self._load()
-        return self._model, self._tokenizer
+        super().__init__()
 
     def _load(self):
         import torch

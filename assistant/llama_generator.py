@@ -8,12 +8,11 @@ transformers form of the same file (used for training) format a conversation ide
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.base_models import ModelUnavailable
-from assistant.generator import Generation
+from assistant.generator import Generation, LoadsOnce
 
 # Room for the system prompt, four trimmed sources, a long question and the answer.
 DEFAULT_CONTEXT_TOKENS = 4096
@@ -28,7 +27,7 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class LlamaCppGenerator:
+class LlamaCppGenerator(LoadsOnce):
     """A GGUF model served by llama.cpp, loaded on first use, one generation at a time."""
 
     runtime = "llama.cpp"
@@ -43,16 +42,7 @@ class LlamaCppGenerator:
         self.adapter = self.adapter_dir.name if self.adapter_dir else None
         self.threads = threads or default_threads()
         self.context_tokens = context_tokens
-        self._llm = None
-        self._load_lock = threading.Lock()
-        # llama.cpp's context is not thread-safe, and two decodes on 2 cores only slow both.
-        self._generate_lock = threading.Lock()
-
-    def load(self):
-        with self._load_lock:
-            if self._llm is None:
-                self._llm = self._load()
-        return self._llm
+        super().__init__()
 
     def _load(self):
         if not self.gguf.is_file():

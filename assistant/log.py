@@ -66,36 +66,7 @@ class ConversationLog:
     def record_turn(self, turn: Turn) -> str:
         """Store one turn (and its conversation, on first use) atomically; returns the turn id."""
         turn_id = turn.turn_id or new_id()
-        row = {
-            "id": turn_id,
-            "conversation_id": turn.conversation_id,
-            "datetime_utc": utc_now(),
-            "question": turn.question,
-            "answer": turn.answer,
-            "refused": int(turn.refused),
-            "reason": turn.reason,
-            "unverified": int(turn.unverified),
-            "citations_json": json.dumps([c.to_dict() for c in turn.citations]),
-            "retrieved_json": json.dumps([p.to_dict() for p in turn.passages]),
-            "invalid_citations": turn.invalid_citations,
-            "notices_json": json.dumps(turn.notices),
-            "searched_for": turn.searched_for,
-            "cache_hit": int(turn.cache_hit),
-            "cache_similarity": turn.cache_similarity,
-            "cached_from_turn_id": turn.cached_from_turn_id,
-            "guard_json": json.dumps(turn.guard),
-            "model": turn.model,
-            "adapter": turn.adapter,
-            "prompt_version": turn.prompt_version,
-            "kb_version": turn.kb_version,
-            "duration_ms": turn.duration_ms,
-            "first_token_ms": turn.first_token_ms,
-            "prompt_tokens": turn.prompt_tokens,
-            "completion_tokens": turn.completion_tokens,
-            "low_confidence": int(turn.low_confidence),
-            "reasked": int(turn.reasked),
-            "answer_path": turn.answer_path,
-        }
+        row = {"id": turn_id, "datetime_utc": utc_now(), **turn.to_row()}
         with self._db() as db, db.atomic():  # one transaction: both rows or neither
             db["conversations"].insert(
                 {"id": turn.conversation_id, "title": turn.question[:80], "datetime_utc": row[
@@ -194,41 +165,3 @@ def _fts_query(text: str) -> str:
     """Quote each word so user text with FTS syntax characters cannot break the query."""
     words = [w.replace('"', "") for w in text.split()]
     return " ".join(f'"{w}"' for w in words if w) or '""'
-
-
-def _older_answer_path(row: dict) -> str:
-    """Rows written before the answer path was logged: infer it from what they do record."""
-    from assistant.records import PATH_CACHE, PATH_GENERATED, PATH_NONE
-
-    if row.get("cache_hit"):
-        return PATH_CACHE
-    return PATH_NONE if row.get("refused") or not row.get("answer") else PATH_GENERATED
-
-
-def turn_from_row(row: dict) -> Turn:
-    """Rebuild a Turn from its logged row (for reopening earlier conversations)."""
-    from assistant.records import Citation, Passage
-
-    return Turn(
-        question=row["question"],
-        conversation_id=row["conversation_id"],
-        answer=row["answer"] or "",
-        refused=bool(row["refused"]),
-        reason=row["reason"],
-        unverified=bool(row["unverified"]),
-        passages=[Passage(**p) for p in json.loads(row["retrieved_json"] or "[]")],
-        citations=[Citation(**c) for c in json.loads(row["citations_json"] or "[]")],
-        invalid_citations=row["invalid_citations"] or 0,
-        notices=json.loads(row["notices_json"] or "[]"),
-        searched_for=row["searched_for"] or "",
-        cache_hit=bool(row["cache_hit"]),
-        cache_similarity=row["cache_similarity"],
-        cached_from_turn_id=row["cached_from_turn_id"],
-        low_confidence=bool(row.get("low_confidence")),
-        reasked=bool(row.get("reasked")),
-        answer_path=row.get("answer_path") or _older_answer_path(row),
-        model=row["model"] or "",
-        adapter=row["adapter"],
-        turn_id=row["id"],
-        logged=True,
-    )

@@ -16,42 +16,30 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from assistant.base_models import ModelUnavailable
-from assistant.citations import resolve_citations
 from assistant.config import Settings
 from assistant.log import ConversationLog, LogUnavailable, new_id
 from assistant.prompt import build_messages, prompt_version
 from assistant.question import EmptyQuestion, clean_question, search_text
-from assistant.quoting import QUOTED_NOTICE, best_quotes, quoted_answer
 from assistant.records import (
     ANSWERED,
     EMPTY_QUESTION,
     GENERATION_FAILED,
     MODEL_UNAVAILABLE,
     NO_EVIDENCE,
-    NOT_IN_SOURCES,
     PATH_CACHE,
     PATH_GENERATED,
     PATH_NONE,
-    PATH_QUOTED,
-    REFUSAL_MESSAGES,
     SOURCES_ONLY,
     STAGE_FAILED,
     STOPPED,
-    UNGROUNDED,
     Citation,
     Passage,
     Turn,
+    from_dict,
+    refusal_sentence,
 )
 from assistant.retrieval import evidence_passages, has_evidence, to_passages
-
-
-def _decisions(stage: str, decisions) -> list[dict]:
-    return [{"stage": stage, "validator": d.validator, "outcome": d.outcome,
-             "action": d.action, "detail": d.detail} for d in decisions]
-
-
-# What the system prompt tells the model to say when the sources lack the answer.
-MODEL_DECLINE_PHRASE = "cannot find this in my sources"
+from assistant.settle import guard_entries, settle_answer
 
 
 @dataclass
@@ -85,7 +73,7 @@ def _stage(what: str, step):
         except Exception as err:  # a broken stage must not lose the user's question
             turn = state.turn
             turn.refused, turn.reason = True, STAGE_FAILED
-            turn.answer = (f"{REFUSAL_MESSAGES[STAGE_FAILED]} It failed while {what} "
+            turn.answer = (f"{refusal_sentence(STAGE_FAILED)} It failed while {what} "
                            f"({type(err).__name__}: {err}). Your question was kept in the log.")
             state.done = True
             return state
@@ -186,11 +174,11 @@ class Pipeline:
             return state
         turn = state.turn
         verdict = self.guards.check_input(turn.question)
-        turn.guard.extend(_decisions("input", verdict.decisions))
+        turn.guard.extend(guard_entries("input", verdict.decisions))
         turn.question = verdict.text
         if verdict.blocked:
             turn.refused, turn.reason = True, verdict.reason
-            turn.answer = verdict.message or REFUSAL_MESSAGES.get(verdict.reason, "")
+            turn.answer = verdict.message or refusal_sentence(verdict.reason)
             state.done = True
         elif verdict.message:
             turn.notices.append(verdict.message)
@@ -225,7 +213,7 @@ class Pipeline:
         turn.answer_path = PATH_CACHE
         turn.cached_from_turn_id = hit.turn_id
         turn.answer = hit.answer
-        turn.citations = [Citation(**c) for c in hit.citations]
+        turn.citations = [from_dict(Citation, c) for c in hit.citations]
         turn.passages = [
             Passage(c.n, c.chunk_id, c.source, c.heading, c.text, c.score, 0, 0)
             for c in turn.citations
@@ -245,7 +233,7 @@ class Pipeline:
             cleaned = []
             for passage in turn.passages:
                 passage, decisions = self.guards.clean_retrieved(passage)
-                turn.guard.extend(_decisions("passage", decisions))
+                turn.guard.extend(guard_entries("passage", decisions))
                 cleaned.append(passage)
             turn.passages = cleaned
         best = turn.passages[0] if turn.passages else None
@@ -256,11 +244,11 @@ class Pipeline:
                f"needed {self.settings.min_relevance:.2f})." if best else "none.")
         )
         if state.request.sources_only:
-            turn.reason, turn.answer = SOURCES_ONLY, REFUSAL_MESSAGES[SOURCES_ONLY]
+            turn.reason, turn.answer = SOURCES_ONLY, refusal_sentence(SOURCES_ONLY)
             state.done = True
         elif not has_evidence(turn.passages, self.settings.min_relevance) and not turn.unverified:
             turn.refused, turn.reason = True, NO_EVIDENCE
-            turn.answer = REFUSAL_MESSAGES[NO_EVIDENCE]
+            turn.answer = refusal_sentence(NO_EVIDENCE)
             state.done = True
         return state
 
@@ -287,7 +275,8 @@ class Pipeline:
             text = yield from self._stream_answer(state, passages, strict=attempt > 1)
             if text is None:  # the model failed; turn already says why
                 return
-            if not self._settle_answer(state, text, passages, attempt):
+            stopped = state.request.stop_event.is_set()
+            if not settle_answer(turn, text, passages, self.guards, attempt, stopped):
                 return
             attempt += 1
             turn.reasked = True
@@ -319,93 +308,13 @@ class Pipeline:
             return None
         except Exception as err:  # a broken generation must not take the app down
             turn.refused, turn.reason = True, GENERATION_FAILED
-            turn.answer = f"{REFUSAL_MESSAGES[GENERATION_FAILED]} ({type(err).__name__}: {err})"
+            turn.answer = f"{refusal_sentence(GENERATION_FAILED)} ({type(err).__name__}: {err})"
             return None
         finally:  # frees the model at once, also when the consumer abandons the stream
             close = getattr(getattr(generation, "pieces", None), "close", None)
             if close is not None:
                 close()
         return "".join(pieces)
-
-    def _settle_answer(self, state: _State, text: str, passages, attempt: int) -> bool:
-        """Decide answer / low-confidence answer / refusal; True asks the model once more."""
-        turn = state.turn
-        cited = resolve_citations(text, passages)
-        turn.answer, turn.citations = cited.text, cited.citations
-        turn.invalid_citations = cited.invalid_count
-        if state.request.stop_event.is_set():
-            turn.reason = STOPPED
-            turn.answer_path = PATH_GENERATED if turn.answer else PATH_NONE
-            turn.notices.append("Stopped before the answer was complete.")
-            return False
-        if MODEL_DECLINE_PHRASE in turn.answer.lower():
-            turn.refused, turn.reason = True, NOT_IN_SOURCES
-            turn.answer, turn.citations = REFUSAL_MESSAGES[NOT_IN_SOURCES], []
-            return False
-        if not turn.answer:
-            turn.refused, turn.reason = True, GENERATION_FAILED
-            turn.answer = REFUSAL_MESSAGES[GENERATION_FAILED]
-            return False
-        if self.guards is not None:
-            verdict = self._check_answer(turn, text, passages, attempt)
-            if verdict is None:
-                return False
-            turn.guard.extend(_decisions("output", verdict.decisions))
-            if verdict.needs_reask and attempt == 1:
-                return True
-            if verdict.refused and verdict.reason == UNGROUNDED and self._quote(turn, passages):
-                return False
-            if verdict.refused:
-                turn.refused, turn.reason = True, verdict.reason or UNGROUNDED
-                # The refusal says why once; the guard's own wording of it would repeat it.
-                turn.answer = REFUSAL_MESSAGES.get(turn.reason, verdict.message)
-                turn.citations = []
-                return False
-            cited = resolve_citations(verdict.text, passages)
-            turn.answer, turn.citations = cited.text, cited.citations
-            turn.low_confidence = verdict.low_confidence
-            if verdict.message:
-                turn.notices.append(verdict.message)
-        if turn.invalid_citations:
-            turn.notices.append(
-                f"Removed {turn.invalid_citations} citation marker(s) that pointed to no source."
-            )
-        turn.reason, turn.answer_path = ANSWERED, PATH_GENERATED
-        if not turn.citations:
-            turn.low_confidence = True
-            turn.notices.append(
-                "This answer cites none of the sources: check it against the passages shown."
-            )
-        return False
-
-    def _check_answer(self, turn: Turn, text: str, passages, attempt: int):
-        """The output guard's verdict, or None when the check itself failed (the turn then
-        says so, without the unchecked answer)."""
-        try:
-            return self.guards.check_output(text, passages, attempt=attempt,
-                                            unverified=turn.unverified)
-        except Exception as err:  # an unchecked answer is never shown
-            turn.refused, turn.reason, turn.citations = True, STAGE_FAILED, []
-            turn.answer = (f"{REFUSAL_MESSAGES[STAGE_FAILED]} It failed while checking the "
-                           f"answer against its sources ({type(err).__name__}: {err}).")
-            return None
-
-    def _quote(self, turn: Turn, passages) -> bool:
-        """Answer with the source sentences that answer the question, when there are any."""
-        if self.guards is None or self.guards.embed_fn is None:
-            return False
-        quotes = best_quotes(turn.question, passages, self.guards.embed_fn)
-        if not quotes:
-            return False
-        text, decisions, notes = self.guards.check_quote(quoted_answer(quotes))
-        turn.guard.extend(_decisions("quote", decisions))
-        if text is None:  # the sources' own words may not be shown either (policy)
-            return False
-        cited = resolve_citations(text, passages)
-        turn.answer, turn.citations = cited.text, cited.citations
-        turn.answer_path, turn.reason, turn.low_confidence = PATH_QUOTED, ANSWERED, False
-        turn.notices += [QUOTED_NOTICE, *notes]
-        return True
 
     def _finish(self, state: _State) -> Turn:
         turn = state.turn

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ STOPPED = "STOPPED"
 STAGE_FAILED = "STAGE_FAILED"  # the cache, retrieval or a guard failed; the turn is still logged
 NOT_IN_SOURCES = "NOT_IN_SOURCES"  # the model itself said the passages lack the answer
 SOURCES_ONLY = "SOURCES_ONLY"  # the user asked for the passages without a generated answer
-# ... and the guards' (assistant/guards/verdicts.py uses these).
+# ... and the guards' (assistant/guards/guards.py uses these).
 PROMPT_INJECTION = "PROMPT_INJECTION"
 UNSAFE_INPUT = "UNSAFE_INPUT"
 UNGROUNDED = "UNGROUNDED"
@@ -115,70 +118,132 @@ REFUSALS = {
     EMPTY_ANSWER: Refusal("Not answered: the model wrote nothing",
                           "The answer came back empty."),
 }
-REFUSAL_MESSAGES = {reason: refusal.sentence for reason, refusal in REFUSALS.items()}
 
+
+def refusal_sentence(reason: str, otherwise: str = "") -> str:
+    """What the assistant says for this reason code (`otherwise` for a code without one)."""
+    refusal = REFUSALS.get(reason)
+    return refusal.sentence if refusal else otherwise
+
+
+def from_dict(cls, data: dict):
+    """An instance of a record class from a dict written by any version: unknown keys are
+    dropped, and a field the writer did not have yet takes its zero value."""
+    zero = {"int": 0, "float": 0.0, "str": ""}
+    known = {f.name: f for f in fields(cls)}
+    values = {name: data[name] for name in known if name in data}
+    for name, spec in known.items():
+        if name not in values and spec.default is MISSING:
+            values[name] = zero.get(str(spec.type).split(" |")[0], None)
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How a Turn field is stored in its log column and read back."""
+
+    encode: Callable[[Any], Any]
+    decode: Callable[[Any], Any]
+
+
+PLAIN = Codec(lambda value: value, lambda stored: stored)
+FLAG = Codec(int, bool)
+JSON = Codec(json.dumps, json.loads)
+PASSAGES = Codec(lambda ps: json.dumps([p.to_dict() for p in ps]),
+                 lambda stored: [from_dict(Passage, p) for p in json.loads(stored)])
+CITATIONS = Codec(lambda cs: json.dumps([c.to_dict() for c in cs]),
+                  lambda stored: [from_dict(Citation, c) for c in json.loads(stored)])
+
+
+def _turn_field(default=MISSING, *, factory=MISSING, column: str | None = "", codec=PLAIN,
+                json_key: str = ""):
+    """A Turn field with where it goes: its log column ("" = the field's name, None = not
+    logged), how it is stored there, and its key in `ask --json` ("a.b" nests)."""
+    metadata = {"column": column, "codec": codec, "json_key": json_key}
+    return field(default=default, default_factory=factory, metadata=metadata)
 
 
 @dataclass
 class Turn:
-    """Everything one question produced; what gets logged and shown."""
+    """Everything one question produced: what gets logged, printed as JSON and reopened. Each
+    field says where it is stored; the log row, the JSON and the reopening derive from that."""
 
     question: str
     conversation_id: str
     answer: str = ""
-    refused: bool = False
+    refused: bool = _turn_field(False, codec=FLAG)
     reason: str = ANSWERED
-    passages: list[Passage] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)
-    invalid_citations: int = 0
-    unverified: bool = False
-    notices: list[str] = field(default_factory=list)
+    passages: list[Passage] = _turn_field(factory=list, column="retrieved_json",
+                                          codec=PASSAGES, json_key="retrieved")
+    citations: list[Citation] = _turn_field(factory=list, column="citations_json",
+                                            codec=CITATIONS)
+    invalid_citations: int = _turn_field(0, json_key="invalid_citations_removed")
+    unverified: bool = _turn_field(False, codec=FLAG)
+    notices: list[str] = _turn_field(factory=list, column="notices_json", codec=JSON)
     searched_for: str = ""
-    cache_hit: bool = False
+    cache_hit: bool = _turn_field(False, codec=FLAG)
     cache_similarity: float | None = None
     cached_from_turn_id: str | None = None
-    guard: list[dict] = field(default_factory=list)  # {stage, validator, outcome, action, detail}
-    low_confidence: bool = False
-    reasked: bool = False
+    # {stage, validator, outcome, action, detail}; also one row each in guard_decisions
+    guard: list[dict] = _turn_field(factory=list, column="guard_json", codec=JSON)
+    low_confidence: bool = _turn_field(False, codec=FLAG)
+    reasked: bool = _turn_field(False, codec=FLAG)
     answer_path: str = PATH_NONE
     model: str = ""
     adapter: str | None = None
     prompt_version: str = ""
     kb_version: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    duration_ms: int = 0
-    first_token_ms: int | None = None
-    turn_id: str | None = None
-    logged: bool = False
-    log_error: str | None = None
+    prompt_tokens: int = _turn_field(0, json_key="tokens.prompt")
+    completion_tokens: int = _turn_field(0, json_key="tokens.completion")
+    duration_ms: int = _turn_field(0, json_key="timings_ms.total")
+    first_token_ms: int | None = _turn_field(None, json_key="timings_ms.first_token")
+    turn_id: str | None = _turn_field(None, column="id")
+    logged: bool = _turn_field(False, column=None)
+    log_error: str | None = _turn_field(None, column=None)
 
     def to_json(self) -> dict:
-        return {
-            "answer": self.answer,
-            "citations": [c.to_dict() for c in self.citations],
-            "refused": self.refused,
-            "reason": self.reason,
-            "unverified": self.unverified,
-            "invalid_citations_removed": self.invalid_citations,
-            "notices": self.notices,
-            "searched_for": self.searched_for,
-            "retrieved": [p.to_dict() for p in self.passages],
-            "cache_hit": self.cache_hit,
-            "cache_similarity": self.cache_similarity,
-            "cached_from_turn_id": self.cached_from_turn_id,
-            "guard": self.guard,
-            "low_confidence": self.low_confidence,
-            "reasked": self.reasked,
-            "answer_path": self.answer_path,
-            "turn_id": self.turn_id,
-            "conversation_id": self.conversation_id,
-            "model": self.model,
-            "adapter": self.adapter,
-            "prompt_version": self.prompt_version,
-            "kb_version": self.kb_version,
-            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
-            "timings_ms": {"total": self.duration_ms, "first_token": self.first_token_ms},
-            "logged": self.logged,
-            "log_error": self.log_error,
-        }
+        """The `ask --json` object."""
+        out: dict = {}
+        for spec in fields(self):
+            *parents, key = (spec.metadata.get("json_key") or spec.name).split(".")
+            target = out
+            for parent in parents:
+                target = target.setdefault(parent, {})
+            value = getattr(self, spec.name)
+            target[key] = [v.to_dict() for v in value] if spec.name in RECORD_LISTS else value
+        return out
+
+    def to_row(self) -> dict:
+        """The log's `turns` row, without the id and the time (the log assigns them)."""
+        return {column: codec.encode(getattr(self, name))
+                for name, column, codec in logged_columns() if column != "id"}
+
+    @classmethod
+    def from_row(cls, row: dict) -> Turn:
+        """The turn a logged row records, from a row of any version of the log: a column that
+        did not exist yet (or is empty) gives the field's default."""
+        values = {name: codec.decode(row[column]) for name, column, codec in logged_columns()
+                  if row.get(column) is not None}
+        if "answer_path" not in values:
+            values["answer_path"] = _older_answer_path(row)
+        return cls(**values, logged=True)
+
+
+RECORD_LISTS = {"passages", "citations"}
+
+
+def logged_columns() -> list[tuple[str, str, Codec]]:
+    """(field, log column, codec) of every Turn field that the log stores."""
+    columns = []
+    for spec in fields(Turn):
+        column = spec.metadata.get("column", "")
+        if column is not None:
+            columns.append((spec.name, column or spec.name, spec.metadata.get("codec", PLAIN)))
+    return columns
+
+
+def _older_answer_path(row: dict) -> str:
+    """Rows written before the answer path was logged: infer it from what they do record."""
+    if row.get("cache_hit"):
+        return PATH_CACHE
+    return PATH_NONE if row.get("refused") or not row.get("answer") else PATH_GENERATED

@@ -1,16 +1,23 @@
-"""Text helpers shared by the prompt, the guards and the evals: citation markers, sentence
-splitting and content words (one definition, so they all agree on what a sentence is)."""
+"""Text helpers shared by the prompt, the cache, the guards and the evals: citation markers,
+sentence splitting, content words and vector cosine (one definition of each, so that they all
+agree on what a sentence, a content word and a similarity are)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_LEADING_MARKERS = re.compile(r"^\s*(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+")
+# No "^": it is matched from a position inside the answer (match(answer, start)), where "^"
+# would never match.
+_LEADING_MARKERS = re.compile(r"\s*(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+")
 _ABBREVIATIONS = re.compile(r"(?i)\b(?:e\.g|i\.e|etc|vs|cf|approx|fig|no|dr|mr|mrs|ms|st)\.$")
-_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.!?,;:])")
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.!?,;:])")
+# After . ! ? (and the CJK full stops, which need no space after them) or at a line break.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|(?<=[\u3002\uff01\uff1f])\s*|\n+")
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being
@@ -32,7 +39,7 @@ class Sentence:
     @property
     def claim(self) -> str:
         """The sentence without its markers ("metric [2]." -> "metric.")."""
-        return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", MARKER.sub("", self.text)).strip()
+        return SPACE_BEFORE_PUNCTUATION.sub(r"\1", MARKER.sub("", self.text)).strip()
 
 
 def split_sentences(answer: str) -> list[Sentence]:
@@ -78,7 +85,8 @@ def _stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
-    tokens = re.findall(r"\d+(?:[.,]\d+)*(?:e-?\d+)?|[a-z][a-z0-9'+-]*", text.lower())
+    # Letters of any script ("Büros", "東京"), not only a-z.
+    tokens = re.findall(r"\d+(?:[.,]\d+)*(?:e-?\d+)?|[^\W\d_][\w'+-]*", text.lower())
     out = set()
     for token in tokens:
         token = token.strip("'-")
@@ -89,3 +97,20 @@ def content_words(text: str) -> set[str]:
         elif len(token) > 1:
             out.add(_stem(token))
     return out
+
+
+def unit(vector: Sequence[float] | np.ndarray) -> np.ndarray:
+    """The vector scaled to length 1 (float32); an all-zero vector stays zero."""
+    array = np.asarray(vector, dtype=np.float32).ravel()
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm else array
+
+
+def cosine(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """Cosine similarity of two vectors (lists or numpy arrays); 0.0 if either is all zeros."""
+    va = np.asarray(a, dtype=float).ravel()
+    vb = np.asarray(b, dtype=float).ravel()
+    if va.shape != vb.shape:
+        raise ValueError(f"vectors differ in length: {va.size} vs {vb.size}")
+    norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(np.dot(va, vb) / norm) if norm else 0.0

@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 
 from assistant.config import Settings
-from evals.golden import load_golden
+from assistant.offline import enforce_offline
+from knowledge.golden_sets import load_golden
 
 
 def questions(n: int) -> list[str]:
@@ -208,4 +209,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     main()

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from assistant.offline import enforce_offline
+
 # What one start does before it can answer: open everything, then load the model weights.
 _START = (
     "from assistant.runtime import open_assistant; "
@@ -53,4 +55,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     main()

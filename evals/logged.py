@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.log import turn_from_row
-from evals.golden import GoldenItem
+from assistant.records import Turn
 from evals.replay import ItemResult, item_result, percentile
+from knowledge.golden_sets import GoldenItem
 
 
 @dataclass
@@ -96,7 +96,7 @@ def load_turns(db_path: Path, filters: LogFilter) -> list[dict]:
 
 def turn_result(row: dict, min_relevance: float) -> ItemResult:
     """A logged turn as an ItemResult (reference: the user's correction, if any)."""
-    turn = turn_from_row(row)
+    turn = Turn.from_row(row)
     turn.first_token_ms = row.get("first_token_ms")
     turn.duration_ms = row.get("duration_ms") or 0
     turn.prompt_tokens = row.get("prompt_tokens") or 0

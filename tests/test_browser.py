@@ -37,7 +37,7 @@ def server(tmp_path_factory, qwen_gguf):
                ASSISTANT_MODEL=str(qwen_gguf), ASSISTANT_MAX_NEW_TOKENS="60")
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 240

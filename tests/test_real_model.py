@@ -75,7 +75,7 @@ def test_lora_adapter_from_the_data_directory_is_loaded_and_logged(real_model_di
 
 
 def _cli(*args, env, timeout=300):
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "ui.cli", *args], env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -2,17 +2,17 @@
 
 import pytest
 
-from assistant.records import PATH_QUOTED, REFUSAL_MESSAGES, REFUSALS, SOURCES_ONLY, Turn
+from assistant.records import PATH_QUOTED, REFUSALS, SOURCES_ONLY, Turn, refusal_sentence
 from ui.render import REFUSAL_TITLES, answer_markdown
 
 
 @pytest.mark.parametrize("reason", sorted(set(REFUSALS) - {SOURCES_ONLY}))
 def test_every_refusal_has_one_title_and_says_its_sentence_once(reason):
     turn = Turn(question="q", conversation_id="c", refused=True, reason=reason,
-                answer=REFUSAL_MESSAGES[reason])
+                answer=refusal_sentence(reason))
     shown = answer_markdown(turn)
     assert REFUSAL_TITLES[reason] in shown
-    sentence = REFUSAL_MESSAGES[reason].replace("'", "&#x27;")
+    sentence = refusal_sentence(reason).replace("'", "&#x27;")
     assert shown.count(sentence) == 1
 
 

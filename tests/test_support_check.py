@@ -195,14 +195,14 @@ def test_surface_cues_find_negation_numbers_and_swapped_terms():
 
 def test_a_withheld_answer_says_why_once(handbook_pipeline, checker):
     from assistant.pipeline import TurnRequest
-    from assistant.records import REFUSAL_MESSAGES
+    from assistant.records import refusal_sentence
 
     # No embedder: nothing can be quoted, so the unsupported answer is withheld.
     handbook_pipeline.guards = Guards(SYSTEM_PROMPT, checker=checker)
     handbook_pipeline.generator.queue(UNSUPPORTED, UNSUPPORTED)
     turn = handbook_pipeline.ask(TurnRequest(QUESTION))
     assert turn.refused and turn.reason == "UNGROUNDED"
-    assert turn.answer == REFUSAL_MESSAGES["UNGROUNDED"] and turn.notices == []
+    assert turn.answer == refusal_sentence("UNGROUNDED") and turn.notices == []
 
 
 def test_a_quote_is_redacted_and_made_inert_like_a_generated_answer():

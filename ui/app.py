@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import gradio as gr
 
-from assistant.log import FEEDBACK_REASONS, LogUnavailable, turn_from_row
+from assistant.log import FEEDBACK_REASONS, LogUnavailable
 from assistant.pipeline import Pipeline, TurnRequest
-from assistant.records import NO_EVIDENCE
+from assistant.records import NO_EVIDENCE, Turn
 from ui.evals_tab import build_evals_tab
 from ui.render import EXPECTATIONS, answer_markdown, conversation_label, sources_markdown
 
@@ -169,7 +170,7 @@ class ChatApp:
         session["conversation_id"] = conversation_id
         turn = None
         for row in rows:
-            turn = turn_from_row(row)
+            turn = Turn.from_row(row)
             session["history"].append({"role": "user", "content": turn.question})
             session["history"].append({"role": "assistant", "content": answer_markdown(turn)})
             session["turns"][len(session["history"]) - 1] = turn
@@ -180,83 +181,39 @@ class ChatApp:
 
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="Local assistant") as demo:
-            session = gr.State(_new_session())
-            rating_turn = gr.State(None)
             gr.Markdown("## Local assistant \u2014 answers with sources, or says it can't")
             gr.Markdown(EXPECTATIONS, elem_id="expectations")
             gr.Markdown(self._status_line(), elem_id="status-line")
-            with gr.Tab("Chat"), gr.Row():
-                with gr.Column(scale=1, min_width=220):
-                    conversations = gr.Dropdown(
-                        label="Earlier conversations", choices=[], elem_id="conversations"
-                    )
-                    refresh = gr.Button("Refresh list", size="sm", elem_id="refresh-conversations")
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        label="Chat", height=480, elem_id="chatbot", sanitize_html=True
-                    )
-                    question = gr.Textbox(
-                        label="Your question",
-                        placeholder="Ask about evals, RAG, LoRA, caching, guardrails\u2026",
-                        elem_id="question",
-                        max_lines=8,
-                    )
-                    with gr.Row():
-                        send = gr.Button("Send", variant="primary", elem_id="send")
-                        stop = gr.Button("Stop", elem_id="stop")
-                        retry = gr.Button("Retry", elem_id="retry")
-                        only_sources = gr.Button("Show sources only", elem_id="sources-only")
-                        clear = gr.Button("Clear", elem_id="clear")
-                    with gr.Row():
-                        anyway = gr.Button(
-                            "Answer anyway (unverified)", visible=False, elem_id="answer-anyway"
-                        )
-                        fresh = gr.Button("Ask again, fresh", visible=False, elem_id="fresh")
-                    with gr.Group(visible=False, elem_id="feedback-panel") as feedback_panel:
-                        reason = gr.Radio(
-                            list(FEEDBACK_REASONS), label="What was wrong?", elem_id="reason"
-                        )
-                        correction = gr.Textbox(
-                            label="Corrected answer (optional)", lines=3, elem_id="correction"
-                        )
-                        send_feedback = gr.Button("Send feedback", elem_id="send-feedback")
-                    feedback_status = gr.Markdown(elem_id="feedback-status")
-                with gr.Column(scale=2):
-                    sources = gr.Markdown(sources_markdown(None), elem_id="sources",
-                                          label="Sources")
-
-            chat_out = [chatbot, sources, anyway, fresh, session]
-            # "multiple": a question sent while an answer streams waits its turn in the queue
-            # (Gradio's default, "once", drops it silently).
-            send.click(self.submit, [question, session], [question, *chat_out],
-                       trigger_mode="multiple").then(
-                self.conversation_choices, None, conversations
-            )
-            question.submit(self.submit, [question, session], [question, *chat_out],
-                            trigger_mode="multiple").then(
-                self.conversation_choices, None, conversations
-            )
-            retry.click(self.retry, [session], chat_out)
-            anyway.click(self.answer_anyway, [session], chat_out)
-            only_sources.click(self.sources_only, [session], chat_out)
-            fresh.click(self.fresh, [session], chat_out)
-            stop.click(self.stop, None, None, queue=False)
-            clear.click(self.clear, None, chat_out)
-            chatbot.like(
-                self.on_like, [session], [feedback_panel, rating_turn, feedback_status, session]
-            )
-            send_feedback.click(
-                self.send_feedback,
-                [rating_turn, reason, correction],
-                [feedback_panel, feedback_status],
-            )
-            refresh.click(self.conversation_choices, None, conversations)
-            conversations.input(self.open_conversation, [conversations, session],
-                                 [chatbot, sources, session])
-            demo.load(self.conversation_choices, None, conversations)
+            with gr.Tab("Chat"):
+                view = _chat_view()
+            self._wire(view)
+            demo.load(self.conversation_choices, None, view.conversations)
             with gr.Tab("Evals"):
                 build_evals_tab(self.pipeline.settings.home / "evals.db")
         return demo
+
+    def _wire(self, v: SimpleNamespace) -> None:
+        """Connect the chat view's buttons to the turn, feedback and history handlers."""
+        chat_out = [v.chatbot, v.sources, v.anyway, v.fresh, v.session]
+        # "multiple": a question sent while an answer streams waits its turn in the queue
+        # (Gradio's default, "once", drops it silently).
+        for trigger in (v.send.click, v.question.submit):
+            trigger(self.submit, [v.question, v.session], [v.question, *chat_out],
+                    trigger_mode="multiple").then(self.conversation_choices, None,
+                                                  v.conversations)
+        v.retry.click(self.retry, [v.session], chat_out)
+        v.anyway.click(self.answer_anyway, [v.session], chat_out)
+        v.only_sources.click(self.sources_only, [v.session], chat_out)
+        v.fresh.click(self.fresh, [v.session], chat_out)
+        v.stop.click(self.stop, None, None, queue=False)
+        v.clear.click(self.clear, None, chat_out)
+        v.chatbot.like(self.on_like, [v.session],
+                       [v.feedback_panel, v.rating_turn, v.feedback_status, v.session])
+        v.send_feedback.click(self.send_feedback, [v.rating_turn, v.reason, v.correction],
+                              [v.feedback_panel, v.feedback_status])
+        v.refresh.click(self.conversation_choices, None, v.conversations)
+        v.conversations.input(self.open_conversation, [v.conversations, v.session],
+                              [v.chatbot, v.sources, v.session])
 
     def _status_line(self) -> str:
         generator = self.pipeline.generator
@@ -272,3 +229,39 @@ def launch(pipeline: Pipeline, host: str = "127.0.0.1", port: int = 7860, **kwar
     print(f"Open http://{host}:{port} in your browser.", flush=True)
     app.launch(server_name=host, server_port=port, css=CSS, show_error=False, **kwargs)
     return app
+
+
+def _chat_view() -> SimpleNamespace:
+    """The chat tab's components (history, chat, question, buttons, feedback, sources)."""
+    v = SimpleNamespace(session=gr.State(_new_session()), rating_turn=gr.State(None))
+    with gr.Row():
+        with gr.Column(scale=1, min_width=220):
+            v.conversations = gr.Dropdown(label="Earlier conversations", choices=[],
+                                          elem_id="conversations")
+            v.refresh = gr.Button("Refresh list", size="sm", elem_id="refresh-conversations")
+        with gr.Column(scale=3):
+            v.chatbot = gr.Chatbot(label="Chat", height=480, elem_id="chatbot",
+                                   sanitize_html=True)
+            v.question = gr.Textbox(
+                label="Your question", elem_id="question", max_lines=8,
+                placeholder="Ask about evals, RAG, LoRA, caching, guardrails\u2026")
+            with gr.Row():
+                v.send = gr.Button("Send", variant="primary", elem_id="send")
+                v.stop = gr.Button("Stop", elem_id="stop")
+                v.retry = gr.Button("Retry", elem_id="retry")
+                v.only_sources = gr.Button("Show sources only", elem_id="sources-only")
+                v.clear = gr.Button("Clear", elem_id="clear")
+            with gr.Row():
+                v.anyway = gr.Button("Answer anyway (unverified)", visible=False,
+                                     elem_id="answer-anyway")
+                v.fresh = gr.Button("Ask again, fresh", visible=False, elem_id="fresh")
+            with gr.Group(visible=False, elem_id="feedback-panel") as v.feedback_panel:
+                v.reason = gr.Radio(list(FEEDBACK_REASONS), label="What was wrong?",
+                                    elem_id="reason")
+                v.correction = gr.Textbox(label="Corrected answer (optional)", lines=3,
+                                          elem_id="correction")
+                v.send_feedback = gr.Button("Send feedback", elem_id="send-feedback")
+            v.feedback_status = gr.Markdown(elem_id="feedback-status")
+        with gr.Column(scale=2):
+            v.sources = gr.Markdown(sources_markdown(None), elem_id="sources", label="Sources")
+    return v

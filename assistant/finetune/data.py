@@ -15,16 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.finetune.examples import REFUSAL_TARGET, chat_example, cited_target, question_hash
-from assistant.log import turn_from_row
-from assistant.records import NOT_IN_SOURCES, Passage
+from assistant.records import NOT_IN_SOURCES, Passage, Turn
 from assistant.retrieval import evidence_passages, to_passages
+from assistant.text import content_words, split_sentences
 
 
 class ContaminationError(RuntimeError):
@@ -102,7 +101,7 @@ def from_log(log, min_relevance: float, redact: Callable[[str], str]):
         row = log.turn(turn_id)
         if row is None:
             continue
-        turn = turn_from_row(row)
+        turn = Turn.from_row(row)
         question = redact(turn.question)
         passages = turn.passages if turn.unverified else evidence_passages(
             turn.passages, min_relevance)
@@ -154,10 +153,10 @@ def boolq_examples(items: list[dict], limit: int, seed: int = 0,
 
 
 def _best_sentence(passage: str, question: str) -> str:
-    words = set(re.findall(r"\w+", question.lower()))
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", passage) if len(s.strip()) > 20]
-    best = max(sentences or [passage], key=lambda s: len(words & set(re.findall(r"\w+",
-                                                                                 s.lower()))))
+    """The passage sentence sharing most content words with the question."""
+    words = content_words(question)
+    sentences = [s.text for s in split_sentences(passage) if len(s.text) > 20]
+    best = max(sentences or [passage], key=lambda s: len(words & content_words(s)))
     return best.rstrip(".")[:300]
 
 

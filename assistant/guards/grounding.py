@@ -7,14 +7,14 @@ content-word overlap, plus embedding similarity when an embedder is given.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from assistant.guards.normalize import remove_spans
 from assistant.guards.support import CONTRADICTED, SUPPORTED, Judgement, SupportChecker
 from assistant.records import Passage
-from assistant.text import Sentence, content_words
+from assistant.text import Sentence, content_words, cosine, split_sentences
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
@@ -30,13 +30,6 @@ def lexical_support(claim_words: set[str], passage_words: set[str]) -> float:
     if not claim_words:
         return 1.0
     return len(claim_words & passage_words) / len(claim_words)
-
-
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
 
 
 @dataclass
@@ -101,3 +94,78 @@ def support_table(
                 p.n: cosine(cv, pv) for p, pv in zip(passages, passage_vectors, strict=True)
             }
     return table
+
+
+# Labels of a graded sentence.
+LABEL_SUPPORTED = "supported"
+LABEL_MISCITED = "miscited"  # cites a passage that does not support it, while another does
+LABEL_CONTRADICTED = "contradicted"
+LABEL_NOT_ADDRESSED = "not_addressed"
+
+
+@dataclass
+class GradedSentence:
+    """One sentence of an answer, graded against the passages."""
+
+    sentence: Sentence
+    cited: list[int]  # its markers that name a retrieved passage
+    support: float  # by the cited passages, or (uncited) by the best passage
+    best: float  # by the best passage
+    best_n: int | None  # that passage
+    label: str  # one of the LABEL_ names above
+    is_claim: bool  # has content words and is not a meta sentence
+
+    @property
+    def supported(self) -> bool:
+        return self.label == LABEL_SUPPORTED
+
+    @property
+    def miscited(self) -> bool:
+        return self.label == LABEL_MISCITED
+
+    @property
+    def contradicted(self) -> bool:
+        return self.label == LABEL_CONTRADICTED
+
+    @property
+    def unsupported(self) -> bool:
+        """Neither supported nor merely mis-cited: the sentence has no source."""
+        return not self.supported and not self.miscited
+
+
+def support_label(row: SentenceSupport, cited: list[int], numbers: list[int],
+                  own: float, best: float, min_support: float) -> str:
+    """supported / miscited (another passage supports it) / contradicted / not_addressed."""
+    if own >= min_support or (not cited and best >= min_support):
+        return LABEL_SUPPORTED
+    if best >= min_support:
+        return LABEL_MISCITED
+    return LABEL_CONTRADICTED if row.contradicted_by(cited or numbers) else LABEL_NOT_ADDRESSED
+
+
+def grade_answer(answer: str, passages: Sequence[Passage], embed_fn: EmbedFn | None,
+                 checker: SupportChecker | None, min_support: float,
+                 embedding_weight: float) -> list[GradedSentence]:
+    """Each sentence of the answer must be supported by the passage it cites (or, uncited, by
+    any passage). Meta sentences and sentences without content words count as supported."""
+    table = support_table(split_sentences(answer), passages, embed_fn, checker)
+    numbers = [p.n for p in passages]
+    graded = []
+    for row in table:
+        cited = [n for n in row.sentence.citations if n in numbers]
+        own, _ = row.best(cited, embedding_weight)
+        best, best_n = row.best(numbers, embedding_weight)
+        has_claim = bool(content_words(row.sentence.claim))
+        label = (LABEL_SUPPORTED if row.meta or not has_claim else
+                 support_label(row, cited, numbers, own, best, min_support))
+        graded.append(GradedSentence(row.sentence, cited, own if cited else best, best, best_n,
+                                     label, has_claim and not row.meta))
+    return graded
+
+
+def drop_sentences(text: str, graded: Sequence[GradedSentence]) -> str:
+    """The text without the given sentences, and without the white space they leave behind."""
+    spans = [(g.sentence.start, g.sentence.end) for g in graded]
+    joined = re.sub(r"[ \t]{2,}", " ", remove_spans(text, spans, filler=""))
+    joined = re.sub(r"[ \t]+\n", "\n", joined)
+    return re.sub(r"\n{3,}", "\n\n", joined).strip()

@@ -5,44 +5,48 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import replace
 
-from guardrails import Guard, OnFailAction
-
-from assistant.guards import messages as msg
+from assistant.guards import abuse, citations, grounding, messages
 from assistant.guards import validators as v
-from assistant.guards.injection import InjectionDetector, remove_spans, scan_passage
+from assistant.guards.grounding import GradedSentence
+from assistant.guards.injection import (
+    InjectionDetector,
+    describe_findings,
+    remove_spans,
+    scan_passage,
+)
 from assistant.guards.leakage import LeakDetector
-from assistant.guards.offline import quiet_guard
+from assistant.guards.offline import quiet_guard, switch_off_telemetry
 from assistant.guards.policy import DEFAULT_POLICY, effective_action, merge_policy
 from assistant.guards.verdicts import (
-    ANSWER_TOO_LONG,
     DROP_SENTENCES,
-    EMPTY_ANSWER,
     ESCAPE,
     FAIL,
     FIX,
-    INVALID_CITATIONS,
     NONE,
     PASS,
-    PII_IN_OUTPUT,
-    PROMPT_INJECTION,
-    REASK,
     REDACT,
     REFUSE,
+    Decision,
+    InputVerdict,
+    OutputVerdict,
+    Review,
+)
+from assistant.records import (
+    ANSWER_TOO_LONG,
+    EMPTY_ANSWER,
+    INVALID_CITATIONS,
+    PII_IN_OUTPUT,
+    PROMPT_INJECTION,
+    REFUSALS,
     SYSTEM_PROMPT_LEAK,
     UNGROUNDED,
     UNSAFE_INPUT,
     UNSAFE_OUTPUT,
-    Decision,
-    InputVerdict,
-    OutputVerdict,
+    Passage,
 )
-from assistant.records import Passage
-from assistant.text import MARKER
 
 # Bump when any rule, pattern, threshold default or wording changes: part of cache keys.
 GUARD_RULES_VERSION = "g2"
@@ -58,13 +62,21 @@ _REASK_WHY = {
     INVALID_CITATIONS: "it cited sources that do not exist",
     SYSTEM_PROMPT_LEAK: "it repeated the instructions",
 }
+# Redactors: (validator, where it leaves its findings in the metadata).
+_REDACTORS = (("secrets", "secret_findings"), ("pii", "pii_findings"))
+# Checks of a user message that can block it: (validator, reason code, detail when it passes).
+_SCREENS = (
+    ("prompt_injection", PROMPT_INJECTION, "no attack pattern found"),
+    ("harmful_request", UNSAFE_INPUT, "nothing found"),
+    ("profanity", UNSAFE_INPUT, "nothing found"),
+)
 
 
-def _guard(name: str, validator) -> Guard:
-    return quiet_guard(Guard(name=name, history_max_length=1).use(validator))
+def _guard(name: str, validator) -> v.Guard:
+    return quiet_guard(v.Guard(name=name, history_max_length=1).use(validator))
 
 
-def _run(guard: Guard, text: str, metadata: dict) -> tuple[str, bool, str]:
+def _run(guard: v.Guard, text: str, metadata: dict) -> tuple[str, bool, str]:
     """(validated text, failed?, failure reason) for a single-validator guard. `metadata` must
     not be empty: guardrails replaces an empty dict by a new one (`metadata or {}`) and the
     validators' results would not come back."""
@@ -83,8 +95,7 @@ class Guards:
         self.system_prompt = system_prompt
         self.checker = checker
         self.embed_fn = embed_fn
-        self.policy = merge_policy(policy)
-        p = self.policy
+        self.policy = p = merge_policy(policy)
         self.injection = InjectionDetector(
             embed_fn, block_similarity=p["similarity_block"], warn_similarity=p["similarity_warn"]
         )
@@ -96,8 +107,14 @@ class Guards:
             sentence_ratio=p["leak_sentence_ratio"],
             embedding_threshold=p["leak_embedding"],
         )
-        fix, noop = OnFailAction.FIX, OnFailAction.NOOP
-        self.input_guards = {
+        switch_off_telemetry()  # before the first validator or Guard is built
+        self.input_guards = self._input_guards()
+        self.output_guards = self._output_guards()
+        abuse.load_model()
+
+    def _input_guards(self) -> dict[str, v.Guard]:
+        p, fix, noop = self.policy, v.OnFailAction.FIX, v.OnFailAction.NOOP
+        return {
             "secrets": _guard(
                 "input-secrets", v.RedactSecrets(p["secret_min_entropy"], on_fail=fix)),
             "pii": _guard("input-pii", v.RedactPII(on_fail=fix)),
@@ -109,14 +126,17 @@ class Guards:
             "profanity": _guard(
                 "input-profanity", v.AbusiveLanguage(p["profanity_threshold"], on_fail=noop)),
         }
-        self.output_guards = {
+
+    def _output_guards(self) -> dict[str, v.Guard]:
+        p, fix, noop = self.policy, v.OnFailAction.FIX, v.OnFailAction.NOOP
+        return {
             "system_prompt_leak": _guard(
                 "output-leak", v.SystemPromptLeak(self.leak, on_fail=noop)),
             "citations": _guard("output-citations", v.ValidCitations(on_fail=fix)),
             "groundedness": _guard(
                 "output-groundedness",
-                v.Groundedness(embed_fn, p["min_support"], p["embedding_weight"], checker=checker,
-                               on_fail=fix)),
+                v.Groundedness(self.embed_fn, p["min_support"], p["embedding_weight"],
+                               checker=self.checker, on_fail=fix)),
             "secrets": _guard(
                 "output-secrets", v.RedactSecrets(p["secret_min_entropy"], on_fail=fix)),
             "pii": _guard("output-pii", v.RedactPII(on_fail=fix)),
@@ -125,11 +145,6 @@ class Guards:
                 "output-length",
                 v.LengthBounds(p["min_answer_chars"], p["max_answer_chars"], on_fail=fix)),
         }
-        from profanity_check import predict_prob  # load the model now, not on the first turn
-
-        predict_prob([""])
-
-    # -- versions -------------------------------------------------------------------------------
 
     @property
     def rules_version(self) -> str:
@@ -142,59 +157,47 @@ class Guards:
     # -- input ----------------------------------------------------------------------------------
 
     def check_input(self, text: str) -> InputVerdict:
-        p = self.policy
-        decisions: list[Decision] = []
-        metadata: dict = {}
-        current = text
-        removed: Counter = Counter()
-        refuse_redaction = False
-
-        for name, key in (("secrets", "secret_findings"), ("pii", "pii_findings")):
-            fixed, failed, reason = _run(self.input_guards[name], current, metadata)
+        review = Review(text, {})
+        removed, refuse_redaction = self._redact(review, "input")
+        for name, reason_code, pass_detail in _SCREENS:
+            # abusive language is read on the redacted text, attacks on the text as written
+            checked = review.text if name == "profanity" else text
+            _, failed, reason = _run(self.input_guards[name], checked, review.metadata)
             if not failed:
-                decisions.append(Decision(name, PASS, NONE, "nothing found"))
+                review.passed(name, pass_detail)
                 continue
-            kinds = Counter(f.kind for f in metadata[key])
-            if p[name] == "refuse":
-                refuse_redaction = True
-                decisions.append(Decision(name, FAIL, REFUSE, reason))
-            else:
-                removed.update(kinds)
-                decisions.append(Decision(name, FAIL, REDACT, f"redacted {reason.split(': ')[-1]}"))
-            current = fixed  # never pass the values on, even when refusing
-
-        block_reasons: list[str] = []
-        _, failed, reason = _run(self.input_guards["prompt_injection"], text, metadata)
-        if failed:
-            action = REFUSE if p["prompt_injection"] == "refuse" else NONE
-            decisions.append(Decision("prompt_injection", FAIL, action, reason))
-            if action == REFUSE:
-                block_reasons.append(PROMPT_INJECTION)
-        else:
-            decisions.append(Decision("prompt_injection", PASS, NONE, "no attack pattern found"))
-
-        for name in ("harmful_request", "profanity"):
-            checked = text if name == "harmful_request" else current
-            _, failed, reason = _run(self.input_guards[name], checked, metadata)
-            if failed:
-                action = REFUSE if p[name] == "refuse" else NONE
-                decisions.append(Decision(name, FAIL, action, reason))
-                if action == REFUSE:
-                    block_reasons.append(UNSAFE_INPUT)
-            else:
-                decisions.append(Decision(name, PASS, NONE, "nothing found"))
-
+            action = REFUSE if self.policy[name] == "refuse" else NONE
+            review.failed(name, action, reason)
+            review.decide(reason_code, action)
         if refuse_redaction:
-            block_reasons.append(UNSAFE_INPUT)
-        blocked = bool(block_reasons)
-        reason = block_reasons[0] if blocked else None
-        if blocked:
-            message = msg.REASON_MESSAGES[reason]
-        elif removed:
-            message = msg.removed_from_message(removed)
+            review.refusals.append(UNSAFE_INPUT)
+        reason = review.refusals[0] if review.refusals else None
+        if reason:
+            message = REFUSALS[reason].sentence
         else:
-            message = ""
-        return InputVerdict(current, blocked, reason, message, decisions)
+            message = messages.removed_from_message(removed) if removed else ""
+        return InputVerdict(review.text, reason is not None, reason, message, review.decisions)
+
+    def _redact(self, review: Review, stage: str) -> tuple[Counter, bool]:
+        """Secrets, then personal data, replaced by placeholders. (kinds removed, whether the
+        policy refuses the text instead); the values are replaced even then, for the log."""
+        removed: Counter = Counter()
+        refused = False
+        for name, key in _REDACTORS:
+            guards = self.input_guards if stage == "input" else self.output_guards
+            fixed, failed, reason = _run(guards[name], review.text, review.metadata)
+            if not failed:
+                review.passed(name, "nothing found")
+                continue
+            review.text = fixed
+            if self.policy[name if stage == "input" else f"output_{name}"] == "refuse":
+                refused = True
+                review.failed(name, REFUSE, reason)
+                continue
+            removed.update(f.kind for f in review.metadata[key])
+            review.failed(name, REDACT,
+                          f"redacted {reason.split(': ')[-1]}" if stage == "input" else reason)
+        return removed, refused
 
     # -- output ---------------------------------------------------------------------------------
 
@@ -205,201 +208,141 @@ class Guards:
         first draft and 2 after a reask. `unverified=True` (the user chose "answer anyway"):
         unsupported sentences are kept and only make the answer low-confidence; every other
         check applies as usual."""
-        p = self.policy
-        decisions: list[Decision] = []
-        notes: list[str] = []
-        refusals: list[str] = []
-        reasks: list[str] = []
-        metadata: dict = {"passages": list(passages)}
-        text = answer
-        dropped: list[str] = []
-        low_confidence = False
-
-        def decide(reason: str, action: str) -> None:
-            if action == REFUSE:
-                refusals.append(reason)
-            elif action == REASK:
-                reasks.append(reason)
-
         if not answer.strip():
-            decisions.append(Decision("length", FAIL, REFUSE, "empty answer"))
-            return OutputVerdict("", False, True, EMPTY_ANSWER,
-                                 False, msg.REASON_MESSAGES[EMPTY_ANSWER], decisions, [])
+            empty = Decision("length", FAIL, REFUSE, "empty answer")
+            return OutputVerdict("", False, True, EMPTY_ANSWER, False,
+                                 REFUSALS[EMPTY_ANSWER].sentence, [empty], [])
+        review = Review(answer, {"passages": list(passages)}, attempt)
+        self._check_leak(review)
+        graded = self._check_citations(review)
+        self._check_grounding(review, graded, unverified)
+        self._scrub(review)
+        self._check_length(review)
+        return review.output_verdict()
 
-        # 1. system prompt leak, on the answer as written
-        _, failed, reason = _run(self.output_guards["system_prompt_leak"], answer, metadata)
+    def _check_leak(self, review: Review) -> None:
+        """The system prompt, on the answer as written."""
+        _, failed, reason = _run(self.output_guards["system_prompt_leak"], review.text,
+                                 review.metadata)
+        if not failed:
+            review.passed("system_prompt_leak", "no overlap with the prompt")
+            return
+        action = effective_action(self.policy, "system_prompt_leak", review.attempt)
+        review.failed("system_prompt_leak", action, reason)
+        review.decide(SYSTEM_PROMPT_LEAK, action)
+
+    def _grade(self, review: Review) -> list[GradedSentence]:
+        review.metadata.pop("grounding", None)
+        _run(self.output_guards["groundedness"], review.text, review.metadata)
+        return review.metadata.get("grounding", [])
+
+    def _check_citations(self, review: Review) -> list[GradedSentence]:
+        """Every [n] must exist (a marker to nothing is never shown, whatever else happens),
+        and a marker to a passage that does not support its sentence is re-pointed to the one
+        that does (policy "fix"). Returns the graded sentences of the repaired answer."""
+        fixed, failed, _ = _run(self.output_guards["citations"], review.text, review.metadata)
+        action, done = NONE, []
         if failed:
-            action = effective_action(p, "system_prompt_leak", attempt)
-            decisions.append(Decision("system_prompt_leak", FAIL, action, reason))
-            decide(SYSTEM_PROMPT_LEAK, action)
-        else:
-            decisions.append(
-                Decision("system_prompt_leak", PASS, NONE, "no overlap with the prompt"))
-
-        # 2. citations: every [n] must exist
-        fixed, failed, reason = _run(self.output_guards["citations"], text, metadata)
-        citation_notes = []
-        citation_action = NONE
-        if failed:
-            citation_action = effective_action(p, "citations", attempt)
-            decide(INVALID_CITATIONS, citation_action)
-            text = fixed  # a marker to nothing is never shown, whatever else happens
-            n = len(metadata["invalid_citations"])
-            citation_notes.append(f"removed {n} citation(s) to sources that do not exist")
-
-        # 3. groundedness, with markers re-pointed to the passage that supports the sentence
-        _, failed, reason = _run(self.output_guards["groundedness"], text, metadata)
-        rows = metadata.get("grounding", [])
-        miscited = [r for r in rows if r["miscited"]]
-        if miscited and p["citations"] == "fix":
-            text = self._repoint(text, miscited)
-            citation_notes.append(
-                f"re-pointed {len(miscited)} citation(s) to the supporting source")
-            citation_action = FIX if citation_action == NONE else citation_action
-            metadata.pop("grounding", None)
-            _, failed, reason = _run(self.output_guards["groundedness"], text, metadata)
-            rows = metadata.get("grounding", [])
+            action = effective_action(self.policy, "citations", review.attempt)
+            review.decide(INVALID_CITATIONS, action)
+            review.text = fixed
+            n = len(review.metadata["invalid_citations"])
+            done.append(f"removed {n} citation(s) to sources that do not exist")
+        graded = self._grade(review)
+        miscited = [g for g in graded if g.miscited]
+        if miscited and self.policy["citations"] == "fix":
+            review.text = citations.repoint(review.text, miscited)
+            done.append(f"re-pointed {len(miscited)} citation(s) to the supporting source")
+            action = FIX if action == NONE else action
+            graded = self._grade(review)
         elif miscited:
-            action = effective_action(p, "citations", attempt)
-            citation_notes.append(f"{len(miscited)} citation(s) point to a source that does not "
-                                  "support the sentence")
-            citation_action = action
-            decide(INVALID_CITATIONS, action)
-        if citation_notes:
-            decisions.append(
-                Decision("citations", FAIL, citation_action, "; ".join(citation_notes)))
-            if citation_action == FIX:
-                notes.append("I corrected citation markers that pointed to the wrong source or "
-                             "to no source.")
-        else:
-            decisions.append(Decision("citations", PASS, NONE, "all citations valid"))
+            action = effective_action(self.policy, "citations", review.attempt)
+            done.append(f"{len(miscited)} citation(s) point to a source that does not support "
+                        "the sentence")
+            review.decide(INVALID_CITATIONS, action)
+        if not done:
+            review.passed("citations", "all citations valid")
+            return graded
+        review.failed("citations", action, "; ".join(done))
+        if action == FIX:
+            review.notes.append(messages.CITATIONS_FIXED)
+        return graded
 
-        claims = [r for r in rows if r["claim"]]
-        unsupported = [r for r in claims if not r["supported"] and not r["miscited"]]
-        if failed and unsupported and unverified:
-            low_confidence = True
-            decisions.append(Decision(
-                "groundedness", FAIL, NONE,
-                f"{len(unsupported)} of {len(claims)} sentence(s) not supported (unverified mode)",
-            ))
-        elif failed and unsupported:
+    def _check_grounding(self, review: Review, graded: list[GradedSentence],
+                         unverified: bool) -> None:
+        """Unsupported sentences dropped (or the answer reasked, refused, by policy); kept
+        sentences with weak support make the answer low-confidence."""
+        claims = [g for g in graded if g.is_claim]
+        unsupported = [g for g in claims if g.unsupported]
+        contradicted = sum(g.contradicted for g in unsupported)
+        if unsupported and unverified:
+            review.low_confidence = True
+            review.failed("groundedness", NONE, f"{len(unsupported)} of {len(claims)} "
+                                                "sentence(s) not supported (unverified mode)")
+        elif unsupported:
             nothing_left = len(unsupported) == len(claims)
             key = "groundedness_nothing_left" if nothing_left else "groundedness"
-            action = effective_action(p, key, attempt)
-            if action == "drop_sentences":
-                action = DROP_SENTENCES
-                dropped = [r["sentence"].text for r in unsupported]
-                text = v.drop_spans(text, [(r["sentence"].start, r["sentence"].end)
-                                           for r in unsupported])
-                contradicted = sum(r["contradicted"] for r in unsupported)
-                notes.append(msg.sentences_dropped(len(dropped) - contradicted, contradicted))
-            decide(UNGROUNDED, action)
-            contradicted = sum(r["contradicted"] for r in unsupported)
-            decisions.append(Decision(
-                "groundedness", FAIL, action,
-                f"{len(unsupported)} of {len(claims)} sentence(s) not supported by their sources"
-                + (f" ({contradicted} contradicted)" if contradicted else ""),
-            ))
+            action = effective_action(self.policy, key, review.attempt)
+            if action == DROP_SENTENCES:
+                review.dropped = [g.sentence.text for g in unsupported]
+                review.text = grounding.drop_sentences(review.text, unsupported)
+                review.notes.append(
+                    messages.sentences_dropped(len(unsupported) - contradicted, contradicted))
+            review.decide(UNGROUNDED, action)
+            review.failed("groundedness", action,
+                          f"{len(unsupported)} of {len(claims)} sentence(s) not supported by "
+                          "their sources" + (f" ({contradicted} contradicted)" if contradicted
+                                             else ""))
         else:
-            decisions.append(Decision("groundedness", PASS, NONE,
-                                      f"{len(claims)} sentence(s) supported"))
-        kept = [r for r in claims if r["supported"] or r["miscited"]]
-        if kept and any(r["support"] < p["strong_support"] for r in kept if r["supported"]):
-            low_confidence = True
+            review.passed("groundedness", f"{len(claims)} sentence(s) supported")
+        if any(g.support < self.policy["strong_support"] for g in claims if g.supported):
+            review.low_confidence = True
 
-        # 4-5. secrets and personal data redacted, HTML / JavaScript made inert
-        text = self._scrub(text, metadata, decisions, notes, refusals)
-
-        # 6. length bounds
-        if text.strip():
-            fixed, failed, reason = _run(self.output_guards["length"], text, metadata)
-            if failed:
-                action = effective_action(p, "length", attempt)
-                decisions.append(Decision("length", FAIL, action, reason))
-                if action == FIX:
-                    text = fixed
-                    notes.append("I shortened the answer to the allowed length.")
-                else:
-                    decide(ANSWER_TOO_LONG, action)
-            else:
-                decisions.append(Decision("length", PASS, NONE, f"{len(text)} characters"))
-        elif not refusals and not reasks:
-            refusals.append(UNGROUNDED)
-
-        refused = bool(refusals)
-        needs_reask = not refused and bool(reasks)
-        reason = refusals[0] if refused else reasks[0] if needs_reask else None
-        if refused:
-            message = msg.REASON_MESSAGES[reason]
-        elif needs_reask:
-            message = msg.REASK_MESSAGE
-        else:
-            if low_confidence:
-                notes.append(msg.LOW_CONFIDENCE_MESSAGE)
-            message = " ".join(notes)
-        return OutputVerdict(text.strip(), needs_reask, refused, reason,
-                             low_confidence and not refused, message, decisions, dropped)
-
-    def _scrub(self, text: str, metadata: dict, decisions: list[Decision], notes: list[str],
-               refusals: list[str]) -> str:
+    def _scrub(self, review: Review) -> None:
         """Secrets and personal data redacted (or a refusal, by policy), active content made
         inert (or a refusal): for anything shown to the user, generated or quoted."""
-        p = self.policy
-        removed: Counter = Counter()
-        for name, key, policy_key in (("secrets", "secret_findings", "output_secrets"),
-                                      ("pii", "pii_findings", "output_pii")):
-            fixed, failed, reason = _run(self.output_guards[name], text, metadata)
-            if not failed:
-                decisions.append(Decision(name, PASS, NONE, "nothing found"))
-                continue
-            action = REDACT if p[policy_key] == "redact" else REFUSE
-            decisions.append(Decision(name, FAIL, action, reason))
-            text = fixed  # redact even when refusing: the text may still be logged
-            if action == REFUSE:
-                refusals.append(PII_IN_OUTPUT)
-            else:
-                removed.update(Counter(f.kind for f in metadata[key]))
+        removed, refused = self._redact(review, "output")
+        if refused:
+            review.refusals.append(PII_IN_OUTPUT)
         if removed:
-            notes.append(msg.removed_from_answer(removed))
-
-        fixed, failed, reason = _run(self.output_guards["html"], text, metadata)
+            review.notes.append(messages.removed_from_answer(removed))
+        fixed, failed, reason = _run(self.output_guards["html"], review.text, review.metadata)
         if not failed:
-            decisions.append(Decision("html", PASS, NONE, "no active content"))
-            return text
-        action = ESCAPE if p["html"] == "escape" else REFUSE
-        decisions.append(Decision("html", FAIL, action, reason))
+            review.passed("html", "no active content")
+            return
+        action = ESCAPE if self.policy["html"] == "escape" else REFUSE
+        review.failed("html", action, reason)
         if action == REFUSE:
-            refusals.append(UNSAFE_OUTPUT)
+            review.refusals.append(UNSAFE_OUTPUT)
         else:
-            notes.append("I turned HTML, scripts and unsafe links in the answer into plain text.")
-        return fixed
+            review.notes.append(messages.HTML_MADE_INERT)
+        review.text = fixed
+
+    def _check_length(self, review: Review) -> None:
+        """Within the length bounds; an answer left empty by the other checks is refused."""
+        if not review.text.strip():
+            if not review.refusals and not review.reasks:
+                review.refusals.append(UNGROUNDED)
+            return
+        fixed, failed, reason = _run(self.output_guards["length"], review.text, review.metadata)
+        if not failed:
+            review.passed("length", f"{len(review.text)} characters")
+            return
+        action = effective_action(self.policy, "length", review.attempt)
+        review.failed("length", action, reason)
+        if action == FIX:
+            review.text = fixed
+            review.notes.append(messages.SHORTENED)
+        else:
+            review.decide(ANSWER_TOO_LONG, action)
 
     def check_quote(self, text: str) -> tuple[str | None, list[Decision], list[str]]:
         """A quoted answer (source sentences word for word) gets the same redaction and HTML
         checks as a generated one: (text to show or None when policy refuses it, decisions,
         notes)."""
-        decisions: list[Decision] = []
-        notes: list[str] = []
-        refusals: list[str] = []
-        shown = self._scrub(text, {"guards": GUARD_RULES_VERSION}, decisions, notes, refusals)
-        return (None if refusals else shown), decisions, notes
-
-    @staticmethod
-    def _repoint(text: str, rows: Sequence[dict]) -> str:
-        """Replace the markers of each mis-cited sentence with the passage that supports it."""
-        out, cursor = [], 0
-        for row in sorted(rows, key=lambda r: r["sentence"].start):
-            s = row["sentence"]
-            fixed = MARKER.sub("", s.text).rstrip()
-            fixed = re.sub(r"\s+([.!?])$", r"\1", fixed)
-            marker = f"[{row['best_n']}]"
-            fixed = fixed[:-1] + f" {marker}" + fixed[-1] if fixed[-1:] in ".!?" else \
-                f"{fixed} {marker}"
-            out.append(text[cursor:s.start])
-            out.append(fixed)
-            cursor = s.end
-        out.append(text[cursor:])
-        return "".join(out)
+        review = Review(text, {"guards": GUARD_RULES_VERSION})
+        self._scrub(review)
+        return (None if review.refusals else review.text), review.decisions, review.notes
 
     def reask_instruction(self, verdict: OutputVerdict) -> str:
         """The stricter instruction to add to the prompt for the second attempt."""
@@ -434,12 +377,6 @@ class Guards:
         if not findings:
             return text, [Decision("passage_injection", PASS, NONE, "no instructions to the model")]
         action = REDACT if self.policy["passage_injection"] == "redact" else NONE
-        where = sorted({f.where for f in findings})
-        families = sorted({fam for f in findings for fam in f.families})
-        detail = (
-            f"{len(findings)} block(s) with instructions aimed at the model "
-            f"({', '.join(where)}: {', '.join(families)})"
-        )
         cleaned = remove_spans(text, [(f.start, f.end) for f in findings]) \
             if action == REDACT else text
-        return cleaned, [Decision("passage_injection", FAIL, action, detail)]
+        return cleaned, [Decision("passage_injection", FAIL, action, describe_findings(findings))]

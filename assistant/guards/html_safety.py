@@ -36,6 +36,17 @@ class InertResult:
     def changed(self) -> bool:
         return bool(self.escaped_tags or self.unsafe_links or self.images)
 
+    def summary(self) -> str:
+        """What was made inert, for the log ("2 HTML tag(s) escaped; 1 image(s) removed")."""
+        parts = []
+        if self.escaped_tags:
+            parts.append(f"{self.escaped_tags} HTML tag(s) escaped")
+        if self.unsafe_links:
+            parts.append(f"{self.unsafe_links} unsafe link(s) removed")
+        if self.images:
+            parts.append(f"{self.images} image(s) removed")
+        return "; ".join(parts)
+
 
 def link_is_safe(target: str) -> bool:
     """True for http(s)/mailto and scheme-less (relative, #anchor) targets."""

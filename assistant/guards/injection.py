@@ -3,7 +3,6 @@ similarity to a local corpus of known attacks. Also flags instructions planted i
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from assistant.guards.injection_patterns import (
     Rule,
 )
 from assistant.guards.known_attacks import KNOWN_ATTACKS
+from assistant.text import cosine
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
@@ -137,13 +137,9 @@ def pattern_hits(text: str) -> list[Hit]:
     return hits
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
-
-
+# Not assistant.text.split_sentences: this cuts an attack into short pieces for the embedder,
+# also at ";" and ":" ("Step 1: ignore ..."), and has no use for its abbreviation and citation
+# marker handling; its pieces are what the similarity thresholds were tuned on.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
 
@@ -186,7 +182,7 @@ class SimilarityIndex:
         best, best_i = -1.0, -1
         for vector in self.embed_fn(list(texts)):
             for i, known in enumerate(corpus):
-                sim = _cosine(vector, known)
+                sim = cosine(vector, known)
                 if sim > best:
                     best, best_i = sim, i
         return best, best_i
@@ -285,6 +281,8 @@ _IMPERATIVE_START = re.compile(
     r"summari[sz]e|translate|repeat|copy|post|upload|rate|rank|end|obey|follow|claim|insist)\b"
 )
 _COMMENT_PREFIX = re.compile(r"\n[ \t]*(?:#|//|--|;|%)?[ \t]*")
+# Not assistant.text.split_sentences: the block is already flattened to one line, and a cut
+# after "e.g." only makes the pieces shorter (each is matched on its own); kept as tuned.
 _PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -333,13 +331,40 @@ def scan_passage(text: str, threshold: float = 1.0) -> list[PassageFinding]:
 
 
 def remove_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    out, cursor = [], 0
-    for start, end in sorted(spans):
-        out.append(text[cursor:start])
-        cursor = max(cursor, end)
-    out.append(text[cursor:])
-    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
+    return re.sub(r"\n{3,}", "\n\n", nz.remove_spans(text, spans, filler="")).strip()
+
+
+def describe_findings(findings: Sequence[PassageFinding]) -> str:
+    """For the log: how many blocks, where, and which families (never the text itself)."""
+    where = sorted({f.where for f in findings})
+    families = sorted({fam for f in findings for fam in f.families})
+    return (f"{len(findings)} block(s) with instructions aimed at the model "
+            f"({', '.join(where)}: {', '.join(families)})")
+
+
+# -- scores of a user message -------------------------------------------------------------------
+
+# Injection score from other families above which a harmful request adds to it.
+JAILBREAK_FRAMING = 0.3
+_NOT_HARMFUL = frozenset({HARMFUL_FAMILY})
 
 
 def harmful_score(assessment: Assessment) -> float:
     return assessment.family_scores().get(HARMFUL_FAMILY, 0.0)
+
+
+def injection_score(assessment: Assessment) -> float:
+    """The attack families' summed score; a harmful request counts too when it comes inside
+    a jailbreak framing."""
+    score = assessment.score(_NOT_HARMFUL)
+    if score >= JAILBREAK_FRAMING:
+        score += harmful_score(assessment)
+    return score
+
+
+def describe_injection(assessment: Assessment, score: float) -> str:
+    """For the log and the decision: the top families, the score and the undone obfuscations."""
+    families = ", ".join(assessment.top_families(exclude=_NOT_HARMFUL))
+    methods = assessment.methods()
+    how = f"; matched after undoing {', '.join(methods)}" if methods else ""
+    return f"{families} (score {score:.1f}){how}"

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.guards import normalize as nz
-from assistant.guards.grounding import cosine, lexical_support
+from assistant.guards.grounding import lexical_support
 from assistant.records import Passage
-from assistant.text import content_words, split_sentences
+from assistant.text import content_words, cosine, split_sentences
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 

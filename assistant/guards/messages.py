@@ -1,18 +1,20 @@
-"""Plain-English wording shown to the user for each guard outcome."""
+"""Plain-English notes shown to the user with a checked answer or message."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from assistant.guards import pii, secret_keys
-from assistant.records import REFUSAL_MESSAGES
 
-REASON_MESSAGES = REFUSAL_MESSAGES  # one table for the pipeline, the guards and the UI
-
+# What a refused turn says is in records.REFUSALS (one table for the pipeline, the guards and
+# the UI); these are the notes that go with an answer that is shown.
 LOW_CONFIDENCE_MESSAGE = (
     "This answer is only weakly supported by the sources; check it against the passages shown."
 )
 REASK_MESSAGE = "The first draft did not pass my checks, so I asked the model again more strictly."
+CITATIONS_FIXED = "I corrected citation markers that pointed to the wrong source or to no source."
+SHORTENED = "I shortened the answer to the allowed length."
+HTML_MADE_INERT = "I turned HTML, scripts and unsafe links in the answer into plain text."
 
 
 def _names(kind: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ import codecs
 import difflib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -289,11 +290,12 @@ def without_quotes(text: str) -> str:
     return _QUOTED.sub(" ", text)
 
 
-def remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
+def remove_spans(text: str, spans: Sequence[tuple[int, int]], filler: str = " ") -> str:
+    """The text without the spans, each replaced by `filler` (overlaps are cut once)."""
     out, cursor = [], 0
     for start, end in sorted(spans):
         out.append(text[cursor:start])
-        out.append(" ")
+        out.append(filler)
         cursor = max(cursor, end)
     out.append(text[cursor:])
     return "".join(out)

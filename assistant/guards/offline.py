@@ -1,7 +1,9 @@
-"""Import guardrails-ai without any outbound traffic: no NLTK download, no telemetry export.
+"""guardrails-ai without outbound traffic: no NLTK download, no telemetry export.
 
-Imported by the package's ``__init__`` before anything else touches guardrails; see the
-package docstring for the why. Everything here is idempotent.
+Nothing here runs at import. `isolated_import()` scopes the guardrails import in
+validators.py; `switch_off_telemetry()` and `quiet_guard()` run when a `Guards` is built.
+The environment variables (OTEL_SDK_DISABLED, GUARDRAILS_RUN_SYNC, ...) are set by the entry
+point's `assistant.offline.enforce_offline()`, not here.
 """
 
 from __future__ import annotations
@@ -12,28 +14,32 @@ from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
-# Forced, not defaulted: the project runs with no telemetry whatever the caller's environment.
-FORCED_ENVIRONMENT = {
-    # opentelemetry-sdk: every TracerProvider hands out a NoOpTracer (no span is ever recorded,
-    # so nothing can be exported), including the one guardrails' HubTelemetry builds.
-    "OTEL_SDK_DISABLED": "true",
-}
-# Defaulted: behaviour switches that a caller may have a reason to set differently.
-DEFAULT_ENVIRONMENT = {
-    # Run validators one after another in the calling thread; the default creates or reuses an
-    # asyncio event loop, which clashes with the UI's own loops.
-    "GUARDRAILS_RUN_SYNC": "true",
-    # Guard.history keeps every validated text (unredacted input included) in memory.
-    "GUARD_HISTORY_ENABLED": "false",
-}
+
+@contextmanager
+def isolated_import():
+    """For importing guardrails-ai: no NLTK download, and os.environ as it was afterwards.
+    Importing guardrails sets COLOREDLOGS_LEVEL_STYLES (guardrails.cli.logger, for its CLI's
+    colours) and, through nltk, scikit-learn's KMP_DUPLICATE_LIB_OK and KMP_INIT_AT_FORK
+    defaults (for Intel's OpenMP runtime; the wheels here bundle only libgomp)."""
+    before = dict(os.environ)
+    try:
+        with _refusing_nltk_download():
+            yield
+    finally:
+        for name in [name for name in os.environ if name not in before]:
+            del os.environ[name]
+        for name, value in before.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
 
 
 @contextmanager
-def _no_nltk_download():
+def _refusing_nltk_download():
     """`guardrails.utils.docs_utils` runs `nltk.download("punkt")` at import time when
-    `nltk.data.find("tokenizers/punkt")` fails. No PyPI package ships the punkt data, and we
-    never use NLTK's sentence splitter (grounding.py has its own), so during that import
-    the downloader is replaced by a function that refuses and logs. Restored afterwards."""
+    `nltk.data.find("tokenizers/punkt")` fails. No PyPI package ships the punkt data, and the
+    guards never use NLTK's sentence splitter (guardrails calls it only for streaming, which we
+    do not use), so inside this block `nltk.download` refuses and logs. The caller's function
+    is put back on the way out, so nothing outside the block sees a change."""
     try:
         import nltk
     except ImportError:  # guardrails then skips the check itself
@@ -58,17 +64,17 @@ def _no_nltk_download():
         nltk.download = real_download
 
 
-def _disable_hub_telemetry() -> None:
+def switch_off_telemetry() -> None:
     """guardrails-ai sends usage spans to a remote OTLP endpoint unless ~/.guardrailsrc says
-    `enable_metrics=false` (its default is true; every Guard() re-reads the file). Layers:
+    `enable_metrics=false` (its default is true; every Guard() re-reads the file). Run before
+    any validator or Guard is built (idempotent):
 
-    1. OTEL_SDK_DISABLED=true (above): any SDK tracer is a NoOpTracer, no span is recorded.
-    2. The HubTelemetry singleton is created here, before any Guard, without running its
-       initializer, so the exporter that posts to the remote endpoint (and its thread) is
-       never constructed; its tracer is a NoOpTracer and it is marked disabled.
-    3. Every Guard we build is configured with ``allow_metrics_collection=False``
-       (`quiet_guard`), and guardrails' settings say: no metrics, no remote inference,
-       tracing disabled.
+    1. The HubTelemetry singleton is created here without running its initializer, so the
+       exporter that posts to the remote endpoint (and its thread) is never constructed; its
+       tracer is a NoOpTracer and it is marked disabled.
+    2. guardrails' settings say: no metrics, no remote inference, tracing disabled.
+    3. `quiet_guard` configures every Guard with ``allow_metrics_collection=False``.
+    (OTEL_SDK_DISABLED=true, from `enforce_offline()`, makes any SDK tracer a no-op besides.)
     """
     from guardrails.settings import settings
     from guardrails.utils.hub_telemetry_utils import HubTelemetry
@@ -89,21 +95,9 @@ def _disable_hub_telemetry() -> None:
     settings.disable_tracing = True
 
 
-def prepare() -> None:
-    os.environ.update(FORCED_ENVIRONMENT)
-    for name, value in DEFAULT_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
-    with _no_nltk_download():
-        import guardrails  # noqa: F401
-    _disable_hub_telemetry()
-
-
 def quiet_guard(guard):
     """Turn metrics collection off on a freshly built Guard (its constructor re-reads the rc
     file and re-enables the shared HubTelemetry when no ~/.guardrailsrc exists)."""
-    from guardrails.settings import settings
-
     guard.configure(allow_metrics_collection=False)
-    _disable_hub_telemetry()
-    settings.rc.enable_metrics = False
+    switch_off_telemetry()
     return guard

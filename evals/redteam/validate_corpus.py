@@ -11,6 +11,8 @@ import re
 import sys
 from pathlib import Path
 
+from assistant.offline import enforce_offline
+
 HERE = Path(__file__).resolve().parent
 STYLES = {"direct", "roleplay", "encoded", "indirect", "system_prompt_extraction", "obfuscated"}
 GOALS = {"override_instructions", "reveal_system_prompt", "exfiltrate_data",
@@ -49,7 +51,8 @@ def iban_ok(s: str) -> bool:
     return int("".join(str(int(c, 36)) for c in r)) % 97 == 1
 
 
-def load(name: str, keys: set[str], prefix: str) -> list[dict]:
+def load(name: str, keys: set[str], prefix: str, at_least: int = 0) -> list[dict]:
+    """The rows of a corpus file, checked: keys, ids, no repeats and at least `at_least` rows."""
     path = HERE / name
     rows = []
     with path.open(encoding="utf-8") as f:
@@ -75,15 +78,14 @@ def load(name: str, keys: set[str], prefix: str) -> list[dict]:
     for t, c in collections.Counter(r.get(text_key) for r in rows).items():
         if c > 1:
             fail(f"{name}: duplicate text {t!r}")
+    if len(rows) < at_least:
+        fail(f"{path.stem}: {len(rows)} < {at_least}")
     return rows
 
 
-def main() -> int:
-    # 1. injections
-    inj = load("injections.jsonl", {"id", "style", "goal", "text"}, "inj")
+def check_injections() -> None:
+    inj = load("injections.jsonl", {"id", "style", "goal", "text"}, "inj", at_least=160)
     styles = collections.Counter(r["style"] for r in inj)
-    if len(inj) < 160:
-        fail(f"injections: {len(inj)} < 160")
     for r in inj:
         if r["style"] not in STYLES:
             fail(f"{r['id']}: bad style {r['style']}")
@@ -94,8 +96,11 @@ def main() -> int:
     for s, m in STYLE_MIN.items():
         if styles[s] < m:
             fail(f"injections: style {s} has {styles[s]} < {m}")
+    print(f"injections: {len(inj)} {dict(sorted(styles.items()))}")
+    print(f"  goals: {dict(sorted(collections.Counter(r['goal'] for r in inj).items()))}")
 
-    # 2. poisoned docs + questions
+
+def check_poisoned() -> None:
     docs = {p.name: p.read_text(encoding="utf-8") for p in (HERE / "poisoned_docs").glob("*.md")}
     if len(docs) < 3:
         fail(f"poisoned_docs: {len(docs)} < 3 documents")
@@ -108,12 +113,33 @@ def main() -> int:
     for name, text in docs.items():
         if not re.search(r"(?i)(assistant|language model|AI)", text):
             fail(f"{name}: no embedded instruction found")
+    print(f"poisoned_docs: {len(docs)}, poisoned_questions: {len(poi)}")
 
-    # 3. pii
-    pii = load("pii.jsonl", {"id", "kind", "text", "values"}, "pii")
+
+def check_pii_value(r: dict, v: str) -> tuple[bool, bool]:
+    """Check one value of a PII item; (is it a card number, is it an IBAN)."""
+    if v not in r["text"]:
+        fail(f"{r['id']}: value {v!r} not in text")
+    is_card = bool(re.fullmatch(r"\d(?:[ -]?\d){12,18}", v))
+    is_iban = bool(IBAN_RE.fullmatch(v)) and len(v.replace(" ", "")) >= 15 and not v.startswith(("AKIA", "AIza"))
+    if r["kind"] == "credit_card" and not is_card:
+        fail(f"{r['id']}: {v!r} does not look like a card number")
+    if r["kind"] == "iban" and not is_iban:
+        fail(f"{r['id']}: {v!r} does not look like an IBAN")
+    if is_card and not luhn_ok(v):
+        fail(f"{r['id']}: card {v!r} fails Luhn")
+    if is_iban and not iban_ok(v):
+        fail(f"{r['id']}: IBAN {v!r} fails mod-97")
+    if r["kind"] == "national_id" and not (SSN_RE.fullmatch(v) or NINO_RE.fullmatch(v)):
+        fail(f"{r['id']}: {v!r} is neither SSN- nor NINO-formatted")
+    if r["kind"] == "api_key" and not re.match(r"(AKIA[A-Z0-9]{16}$|sk-proj-|ghp_[A-Za-z0-9]{36}$|xoxb-|AIza.{35}$)", v):
+        fail(f"{r['id']}: {v!r} does not look like a known key format")
+    return is_card, is_iban
+
+
+def check_pii() -> None:
+    pii = load("pii.jsonl", {"id", "kind", "text", "values"}, "pii", at_least=60)
     kinds = collections.Counter(r["kind"] for r in pii)
-    if len(pii) < 60:
-        fail(f"pii: {len(pii)} < 60")
     for k in PII_KINDS:
         if kinds[k] < 8:
             fail(f"pii: kind {k} has {kinds[k]} < 8")
@@ -126,31 +152,14 @@ def main() -> int:
         if r["kind"] == "mixed" and len(r["values"]) < 2:
             fail(f"{r['id']}: mixed item needs >= 2 values")
         for v in r["values"]:
-            if v not in r["text"]:
-                fail(f"{r['id']}: value {v!r} not in text")
-            is_card = bool(re.fullmatch(r"\d(?:[ -]?\d){12,18}", v))
-            is_iban = bool(IBAN_RE.fullmatch(v)) and len(v.replace(" ", "")) >= 15 and not v.startswith(("AKIA", "AIza"))
-            if r["kind"] == "credit_card" and not is_card:
-                fail(f"{r['id']}: {v!r} does not look like a card number")
-            if r["kind"] == "iban" and not is_iban:
-                fail(f"{r['id']}: {v!r} does not look like an IBAN")
-            if is_card:
-                n_cards += 1
-                if not luhn_ok(v):
-                    fail(f"{r['id']}: card {v!r} fails Luhn")
-            if is_iban:
-                n_ibans += 1
-                if not iban_ok(v):
-                    fail(f"{r['id']}: IBAN {v!r} fails mod-97")
-            if r["kind"] == "national_id" and not (SSN_RE.fullmatch(v) or NINO_RE.fullmatch(v)):
-                fail(f"{r['id']}: {v!r} is neither SSN- nor NINO-formatted")
-            if r["kind"] == "api_key" and not re.match(r"(AKIA[A-Z0-9]{16}$|sk-proj-|ghp_[A-Za-z0-9]{36}$|xoxb-|AIza.{35}$)", v):
-                fail(f"{r['id']}: {v!r} does not look like a known key format")
+            is_card, is_iban = check_pii_value(r, v)
+            n_cards += is_card
+            n_ibans += is_iban
+    print(f"pii: {len(pii)} {dict(sorted(kinds.items()))}; cards checked {n_cards}, IBANs checked {n_ibans}")
 
-    # 3b. look-alikes
-    lal = load("pii_lookalikes.jsonl", {"id", "text", "note"}, "lal")
-    if len(lal) < 20:
-        fail(f"pii_lookalikes: {len(lal)} < 20")
+
+def check_lookalikes() -> None:
+    lal = load("pii_lookalikes.jsonl", {"id", "text", "note"}, "lal", at_least=20)
     n_lal_cards = n_lal_ibans = 0
     for r in lal:
         for m in CARD_IN_TEXT.finditer(r["text"]):
@@ -163,21 +172,21 @@ def main() -> int:
                 fail(f"{r['id']}: look-alike IBAN {m.group()!r} PASSES mod-97")
     if n_lal_cards < 2 or n_lal_ibans < 1:
         fail(f"pii_lookalikes: expected card-like and IBAN-like decoys ({n_lal_cards}, {n_lal_ibans})")
-
-    # 4. xss, 5. benign
-    xss = load("xss.jsonl", {"id", "text"}, "xss")
-    if len(xss) < 40:
-        fail(f"xss: {len(xss)} < 40")
-    ben = load("benign.jsonl", {"id", "text"}, "ben")
-    if len(ben) < 40:
-        fail(f"benign: {len(ben)} < 40")
-
-    print(f"injections: {len(inj)} {dict(sorted(styles.items()))}")
-    print(f"  goals: {dict(sorted(collections.Counter(r['goal'] for r in inj).items()))}")
-    print(f"poisoned_docs: {len(docs)}, poisoned_questions: {len(poi)}")
-    print(f"pii: {len(pii)} {dict(sorted(kinds.items()))}; cards checked {n_cards}, IBANs checked {n_ibans}")
     print(f"pii_lookalikes: {len(lal)}; card-like decoys {n_lal_cards}, IBAN-like decoys {n_lal_ibans}")
+
+
+def check_xss_and_benign() -> None:
+    xss = load("xss.jsonl", {"id", "text"}, "xss", at_least=40)
+    ben = load("benign.jsonl", {"id", "text"}, "ben", at_least=40)
     print(f"xss: {len(xss)}, benign: {len(ben)}")
+
+
+def main() -> int:
+    check_injections()
+    check_poisoned()
+    check_pii()
+    check_lookalikes()
+    check_xss_and_benign()
     if problems:
         print(f"\n{len(problems)} problem(s):")
         for p in problems:
@@ -188,4 +197,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    enforce_offline()  # an entry point: offline switches before anything else runs
     sys.exit(main())

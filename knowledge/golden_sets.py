@@ -1,4 +1,6 @@
-"""Golden question sets (JSONL: id, question, answer, sources, answerable)."""
+"""Golden question sets (JSONL: id, question, answer, sources, answerable): the bundled splits
+under knowledge/golden/ or any file of the same shape; read by the evals and by fine-tuning
+(which must never train on an eval question)."""
 
 from __future__ import annotations
 

@@ -9,12 +9,23 @@ least one target metric to improve (its whole CI above zero).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
 from assistant.config import Settings
 from assistant.finetune.adapters import BASE_MODEL, live_adapter, metadata, set_live
+from assistant.finetune.cli import convert_for_llama_cpp, fail
+from assistant.log import ConversationLog
+from assistant.runtime import hf_model_dir
+from evals.compare import compare_stored, parse_margins
+from evals.replay import build_pipeline, logged_items, record_replay, replay, run_info
+from evals.scoring import embedder
+from evals.store import EvalStore
+from knowledge.golden_sets import dataset_hash, load_golden
 
 TARGET_METRICS = ("judge", "refusal_correct", "cites_gold_source", "token_f1", "groundedness",
                   "answered_wrong")
@@ -47,10 +58,6 @@ def decide(verdict: dict, targets=TARGET_METRICS) -> tuple[bool, str]:
 
 
 def replay_run(settings: Settings, adapter: str, items, dataset: str, store, name: str) -> str:
-    from evals.golden import dataset_hash
-    from evals.replay import build_pipeline, record_replay, replay, run_info
-    from evals.scoring import embedder
-
     pipeline = build_pipeline(settings.with_changes(adapter=adapter))
     started = time.monotonic()
     results = replay(pipeline, items)
@@ -62,8 +69,6 @@ def replay_run(settings: Settings, adapter: str, items, dataset: str, store, nam
 def gate(settings: Settings, candidate: str, items, dataset: str, store,
          baseline_run_id: str | None = None, margins: dict | None = None,
          candidate_run_id: str | None = None) -> GateResult:
-    from evals.compare import compare_stored
-
     live = live_adapter(settings.adapters_dir) or BASE_MODEL
     if baseline_run_id is None:
         baseline_run_id = replay_run(settings, live, items, dataset, store,
@@ -110,3 +115,47 @@ def promote(settings: Settings, candidate: str, items, dataset: str, store,
     if result.promoted:
         set_live(settings.adapters_dir, candidate, note=f"promoted: {result.why}")
     return result
+
+
+@click.command("promote")
+@click.argument("adapter")
+@click.option("--split", default="test", show_default=True, help="golden split or JSONL path")
+@click.option("--logged", "logged_n", type=int, default=0,
+              help="also replay the N most recent logged questions")
+@click.option("--limit", type=int, help="only the first N golden items")
+@click.option("--baseline-run", help="reuse a stored replay of the live configuration")
+@click.option("--candidate-run", help="reuse a stored replay made with ADAPTER")
+@click.option("--margin", "margins", multiple=True, metavar="METRIC=VALUE",
+              help="tolerated drop of a metric (default margins: evals.compare)")
+def promote_cmd(adapter, split, logged_n, limit, baseline_run, candidate_run, margins):
+    """Gate ADAPTER against the live configuration; make it live only if it is better."""
+    settings = Settings.from_env()
+    adapter_dir = settings.adapters_dir / adapter
+    if settings.runtime == "llama.cpp" and (adapter_dir / "adapter_config.json").is_file() \
+            and not (adapter_dir / "adapter.gguf").is_file():
+        # The gate replays on the live runtime, which serves the adapter's GGUF form.
+        convert_for_llama_cpp(adapter_dir,
+                               hf_model_dir(settings, lambda m: click.echo(m, err=True)))
+    items = load_golden(split)[:limit]
+    dataset = f"golden:{split}"
+    if logged_n:
+        log = ConversationLog(settings.db_path)
+        rows = [log.turn(r["id"]) for r in log.turns(limit=max(logged_n * 5, 50))]
+        items += logged_items(rows, logged_n)
+        dataset += f"+logged:{logged_n}"
+    try:
+        result = promote(settings, adapter, items, dataset, EvalStore.default(),
+                         baseline_run, parse_margins(margins), candidate_run)
+    except ValueError as err:
+        fail(str(err))
+    wtl = result.verdict["win_tie_loss"]
+    click.echo(f"win/tie/loss {wtl['win']}/{wtl['tie']}/{wtl['loss']} "
+               f"(win rate {wtl['win_rate']:.2f}); comparison {result.comparison_id}")
+    for metric, d in sorted(result.verdict["deltas"].items()):
+        click.echo(f"  {metric:<20} {d['baseline']:.3f} -> {d['candidate']:.3f} "
+                   f"(delta {d['delta']:+.3f}, 95% CI {d['low']:+.3f}..{d['high']:+.3f})")
+    if result.promoted:
+        click.echo(f"PROMOTED {adapter}: {result.why}")
+    else:
+        click.echo(f"NOT promoted: {result.why}", err=True)
+        sys.exit(1)
