@@ -37,7 +37,30 @@ DEFAULT_ENVIRONMENT = {
 
 
 def enforce_offline() -> None:
-    """Set every telemetry/download switch we know of to its offline value (idempotent)."""
+    """Set every telemetry/download switch we know of to its offline value, and refuse
+    run-time package installs (idempotent)."""
     os.environ.update(OFFLINE_ENVIRONMENT)
     for name, value in DEFAULT_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
+    refuse_runtime_installs()
+
+
+class RuntimeInstallRefused(RuntimeError):
+    """GPTCache tried to pip-install a missing backend while the app was running."""
+
+
+def _refuse_install(package: str, warn: bool = False) -> None:
+    raise RuntimeInstallRefused(
+        f"GPTCache tried to pip-install {package!r} at run time. The assistant never installs "
+        "packages while running: declare the package as a dependency, or use another backend."
+    )
+
+
+def refuse_runtime_installs() -> None:
+    """Make GPTCache raise `RuntimeInstallRefused` where it would `pip install` a missing
+    backend (its `import_*` helpers call `prompt_install`). For entry points; idempotent."""
+    import gptcache.utils
+    import gptcache.utils.dependency_control
+
+    gptcache.utils.prompt_install = _refuse_install
+    gptcache.utils.dependency_control.prompt_install = _refuse_install

@@ -195,7 +195,7 @@ class Pipeline:
     def _guard_version(self) -> str:
         if self.guards is None:
             return "none"
-        from assistant.guards import GUARD_RULES_VERSION
+        from assistant.guards.guards import GUARD_RULES_VERSION
 
         return GUARD_RULES_VERSION
 

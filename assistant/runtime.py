@@ -149,7 +149,7 @@ def warm_up(generator, progress: Callable[[str], None] = print) -> None:
 
 def make_guards():
     from assistant.embeddings import load_embeddings
-    from assistant.guards import Guards
+    from assistant.guards.guards import Guards
     from assistant.guards.support import SupportChecker
     from assistant.prompt import SYSTEM_PROMPT
 

@@ -30,16 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.cache_backend import vetoed
 from assistant.config import Settings
 from assistant.runtime import make_generator
-from assistant.semantic_cache import (
-    DEFAULT_THRESHOLD,
-    CacheScope,
-    SemanticCache,
-    contrast_terms,
-    key_terms,
-)
-from evals.golden import load_golden
+from assistant.semantic_cache import DEFAULT_THRESHOLD, CacheScope, SemanticCache
+from knowledge.golden_sets import load_golden
 
 PAIRS_PATH = Path(__file__).parent / "cache_paraphrases.jsonl"
 THRESHOLDS = [round(0.70 + 0.01 * i, 2) for i in range(30)]  # 0.70 .. 0.99
@@ -62,8 +57,7 @@ class Probe:
     @property
     def vetoed(self) -> bool:
         """Numbers or negation differ from its own question: the cache never serves that."""
-        return (key_terms(self.text) != key_terms(self.question)
-                or contrast_terms(self.text) != contrast_terms(self.question))
+        return vetoed(self.text, self.question)
 
     def served_wrong(self, threshold: float) -> bool:
         if self.best_id is None or self.best_similarity < threshold:
@@ -205,20 +199,23 @@ def median_ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1000, 2)
 
 
-def bench_latency(cache: SemanticCache, probes: list[Probe], threshold: float, args) -> dict:
-    from assistant.prompt import build_messages
-    from assistant.retrieval import evidence_passages, to_passages
-
-    settings = Settings.from_env()
-    # Every timed lookup embeds a question not seen before by this (reopened) cache: the
-    # paraphrases that hit, then stored questions asked again word for word.
+def latency_questions(probes: list[Probe], threshold: float, runs: int):
+    """(questions that hit, questions that miss), each never seen by the reopened cache: the
+    paraphrases that hit, then stored questions asked again word for word."""
     hit_texts = [p.text for p in probes if p.hit_own(threshold)]
     hit_texts += [item.question for item in load_golden("train") if item.answerable]
     miss_texts = [p.text for p in probes if p.kind == "different"
                   and p.best_similarity < threshold]
-    if len(hit_texts) < args.runs or len(miss_texts) < args.runs:
-        raise SystemExit(f"latency: need {args.runs} questions that hit and that miss, have "
+    if len(hit_texts) < runs or len(miss_texts) < runs:
+        raise SystemExit(f"latency: need {runs} questions that hit and that miss, have "
                          f"{len(hit_texts)} and {len(miss_texts)}")
+    return hit_texts, miss_texts
+
+
+def turn_timer(settings: Settings, args):
+    """A function timing what a miss then costs: (retrieve s, generate s, completion tokens)."""
+    from assistant.prompt import build_messages
+    from assistant.retrieval import evidence_passages, to_passages
 
     index = None
     if not args.no_retrieval and settings.chroma_dir.is_dir():
@@ -246,35 +243,23 @@ def bench_latency(cache: SemanticCache, probes: list[Probe], threshold: float, a
         done = time.perf_counter()
         return retrieved - started, done - retrieved, generation.completion_tokens
 
-    generate("warm-up: what is a golden set?")  # first call pays one-off costs
-    cache.lookup("warm-up: what is BLEU?", BENCH_SCOPE)
+    return generate
 
-    hits, misses, retrieves, generates, tokens = [], [], [], [], []
-    for i in range(args.runs):
-        text = hit_texts[i]
-        started = time.perf_counter()
-        found = cache.lookup(text, BENCH_SCOPE)
-        hits.append(time.perf_counter() - started)
-        if found is None:
-            raise SystemExit(f"latency: expected a hit for {text!r}")
 
-        text = miss_texts[i]
-        started = time.perf_counter()
-        found = cache.lookup(text, BENCH_SCOPE)
-        misses.append(time.perf_counter() - started)
-        if found is not None:
-            raise SystemExit(f"latency: expected a miss for {text!r}")
-        retrieve_s, generate_s, n = generate(text)
-        retrieves.append(retrieve_s)
-        generates.append(generate_s)
-        tokens.append(n)
-        print(f"  run {i + 1:2d}: hit {hits[-1] * 1000:7.1f} ms | miss lookup "
-              f"{misses[-1] * 1000:7.1f} ms + retrieve {retrieve_s * 1000:7.1f} ms + generate "
-              f"{generate_s * 1000:8.1f} ms ({n} tokens)", flush=True)
+def timed_lookup(cache: SemanticCache, text: str, expect_hit: bool) -> float:
+    started = time.perf_counter()
+    found = cache.lookup(text, BENCH_SCOPE)
+    elapsed = time.perf_counter() - started
+    if (found is not None) != expect_hit:
+        raise SystemExit(f"latency: expected a {'hit' if expect_hit else 'miss'} for {text!r}")
+    return elapsed
 
+
+def latency_result(runs: int, threshold: float, hits, misses, retrieves, generates,
+                   tokens) -> dict:
     miss_totals = [m + r + g for m, r, g in zip(misses, retrieves, generates, strict=True)]
     result = {
-        "runs": args.runs,
+        "runs": runs,
         "threshold": threshold,
         "hit_lookup_ms": median_ms(hits),
         "miss_lookup_ms": median_ms(misses),
@@ -296,6 +281,26 @@ def bench_latency(cache: SemanticCache, probes: list[Probe], threshold: float, a
     return result
 
 
+def bench_latency(cache: SemanticCache, probes: list[Probe], threshold: float, args) -> dict:
+    hit_texts, miss_texts = latency_questions(probes, threshold, args.runs)
+    generate = turn_timer(Settings.from_env(), args)
+    generate("warm-up: what is a golden set?")  # first call pays one-off costs
+    cache.lookup("warm-up: what is BLEU?", BENCH_SCOPE)
+
+    hits, misses, retrieves, generates, tokens = [], [], [], [], []
+    for i in range(args.runs):
+        hits.append(timed_lookup(cache, hit_texts[i], expect_hit=True))
+        misses.append(timed_lookup(cache, miss_texts[i], expect_hit=False))
+        retrieve_s, generate_s, n = generate(miss_texts[i])
+        retrieves.append(retrieve_s)
+        generates.append(generate_s)
+        tokens.append(n)
+        print(f"  run {i + 1:2d}: hit {hits[-1] * 1000:7.1f} ms | miss lookup "
+              f"{misses[-1] * 1000:7.1f} ms + retrieve {retrieve_s * 1000:7.1f} ms + generate "
+              f"{generate_s * 1000:8.1f} ms ({n} tokens)", flush=True)
+    return latency_result(args.runs, threshold, hits, misses, retrieves, generates, tokens)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=Path, default=PAIRS_PATH)
@@ -311,6 +316,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from assistant.embeddings import load_embeddings
+    from assistant.offline import enforce_offline
+
+    enforce_offline()
 
     embeddings = load_embeddings()
     paraphrases, different = load_pairs(args.pairs)

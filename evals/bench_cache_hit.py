@@ -20,7 +20,7 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.pipeline import TurnRequest
 from assistant.runtime import open_assistant
-from evals.golden import load_golden
+from knowledge.golden_sets import load_golden
 
 
 def timed_turn(pipeline, question: str):
@@ -33,6 +33,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    from assistant.offline import enforce_offline
+
+    enforce_offline()
     home = Path(tempfile.mkdtemp(prefix="bench-cache-hit-"))
     settings = Settings.from_env().with_changes(home=home)
     settings.models_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
 
-from assistant.guards import Guards
+from assistant.guards.guards import Guards
 from assistant.offline import enforce_offline
 from assistant.prompt import SYSTEM_PROMPT
 from assistant.records import Passage

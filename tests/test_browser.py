@@ -138,7 +138,7 @@ def test_refusal_is_visibly_distinct_and_offers_answer_anyway(server, page, tmp_
 
 
 def test_cached_answer_shows_its_badge_and_can_be_asked_fresh(server, page):
-    from assistant.guards import GUARD_RULES_VERSION
+    from assistant.guards.guards import GUARD_RULES_VERSION
     from assistant.semantic_cache import CacheScope, SemanticCache
 
     url, db_path = server

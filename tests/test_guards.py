@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from assistant.guards import GUARD_RULES_VERSION, Guards
+from assistant.guards.guards import GUARD_RULES_VERSION, Guards
 from assistant.guards.pii import iban_valid, luhn_valid
 from assistant.prompt import SYSTEM_PROMPT
 from assistant.records import PII_IN_OUTPUT, SYSTEM_PROMPT_LEAK, UNGROUNDED, Passage

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.guards import Guards
+from assistant.guards.guards import Guards
 from assistant.prompt import SYSTEM_PROMPT
 from assistant.records import Passage
 

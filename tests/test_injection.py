@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.guards import Guards
+from assistant.guards.guards import Guards
 from assistant.guards.injection import InjectionDetector
 from assistant.prompt import SYSTEM_PROMPT
 from assistant.records import PROMPT_INJECTION, UNSAFE_INPUT

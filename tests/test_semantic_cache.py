@@ -10,20 +10,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import sqlite3
 import subprocess
+import sys
 import threading
 
 import gptcache.utils
 import numpy as np
 import pytest
+import sqlalchemy
 
+from assistant import cache_backend
+from assistant.cache_backend import ScopeIndex
+from assistant.offline import RuntimeInstallRefused, refuse_runtime_installs
 from assistant.semantic_cache import (
     DEFAULT_THRESHOLD,
     CacheHit,
     CacheScope,
-    RuntimeInstallRefused,
     SemanticCache,
-    key_terms,
 )
 
 SCOPE = CacheScope(kb_version="kb-1", model="smollm2", adapter=None, prompt_version="p1",
@@ -104,8 +108,8 @@ def test_numbers_and_negation_must_agree(cache, embed):
     assert cache.lookup("How many parameters does LoRA rank 16 train?", SCOPE) is None
     cache.store("Should refusals be cached?", SCOPE, "t-neg", "No [1].", [])
     assert cache.lookup("Should refusals not be cached?", SCOPE) is None
-    assert key_terms("Why can't I?") == (frozenset(), True)
-    assert key_terms("ROUGE-2 on 4,096 items") == (frozenset({"2", "4096"}), False)
+    cache.store("What does a thumbs up do?", SCOPE, "t-up", "Nothing [1].", [])
+    assert cache.lookup("What does a thumbs down do?", SCOPE) is None
 
 
 def test_threshold_is_configurable(tmp_path, embed):
@@ -162,14 +166,47 @@ def test_an_entry_stored_by_another_process_is_served_by_an_open_cache(tmp_path,
     app.close()
 
 
-def test_vector_index_is_rebuilt_from_sqlite_when_lost(tmp_path, embed):
+def test_sqlite_is_the_only_store_on_disk_in_wal_mode(tmp_path, embed):
     first = SemanticCache(tmp_path / "cache", embed_fn=embed)
     store_rouge(first)
     first.close()
-    (index,) = (tmp_path / "cache").glob("scope-*/vectors.npz")
-    os.remove(index)  # e.g. a crash between the SQLite commit and the index write
-    second = SemanticCache(tmp_path / "cache", embed_fn=embed)
+    (scope_dir,) = (tmp_path / "cache").glob("scope-*")
+    assert {p.name for p in scope_dir.iterdir()} <= {"scope.json", "sqlite.db", "sqlite.db-wal",
+                                                     "sqlite.db-shm"}
+    with sqlite3.connect(scope_dir / "sqlite.db") as db:  # WAL is kept in the file itself
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    second = SemanticCache(tmp_path / "cache", embed_fn=embed)  # index built from SQLite
     assert second.lookup("How is ROUGE-L computed?", SCOPE).turn_id == "turn-1"
+    second.close()
+
+
+def test_busy_timeout_and_synchronous_reach_gptcache_connections(cache):
+    store_rouge(cache)
+    with cache._stores[SCOPE.key()].scalar.Session() as session:
+        assert session.execute(sqlalchemy.text("PRAGMA busy_timeout")).scalar() == 30_000
+        assert session.execute(sqlalchemy.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+
+
+def test_evict_opens_only_the_scope_that_holds_the_turn(tmp_path, embed, monkeypatch):
+    first = SemanticCache(tmp_path / "cache", embed_fn=embed)
+    store_rouge(first)
+    for n in range(3):
+        store_rouge(first, scope=dataclasses.replace(SCOPE, kb_version=f"kb-{n + 2}"),
+                    turn_id=f"other-{n}")
+    first.close()
+    opened = []
+    real_init = cache_backend.ScopeStore.__init__
+
+    def recording_init(self, directory, *args, **kwargs):
+        opened.append(directory.name)
+        real_init(self, directory, *args, **kwargs)
+
+    monkeypatch.setattr(cache_backend.ScopeStore, "__init__", recording_init)
+    second = SemanticCache(tmp_path / "cache", embed_fn=embed)
+    assert len(second) == 4 and opened == []  # counted without opening GPTCache
+    assert second.evict("turn-1") and opened == [SCOPE.key()]
+    assert not second.evict("no-such-turn") and opened == [SCOPE.key()]
+    assert len(second) == 3
     second.close()
 
 
@@ -185,6 +222,20 @@ def test_two_processes_sharing_the_directory_never_serve_a_deleted_entry(tmp_pat
     assert ui.lookup("How is ROUGE-L computed?", SCOPE) is None
     ui.close()
     cli.close()
+
+
+def test_a_scope_cleared_by_another_process_is_reopened_not_written_to_the_old_file(
+        tmp_path, embed):
+    ui = SemanticCache(tmp_path / "cache", embed_fn=embed)
+    store_rouge(ui)  # the ui holds the scope open
+    other = SemanticCache(tmp_path / "cache", embed_fn=embed)
+    other.clear()
+    assert ui.lookup("How is ROUGE-L computed?", SCOPE) is None
+    store_rouge(ui, turn_id="turn-again")
+    assert other.lookup("How is ROUGE-L computed?", SCOPE).turn_id == "turn-again"
+    assert len(other) == 1
+    ui.close()
+    other.close()
 
 
 def test_evict_by_turn_id(tmp_path, cache, embed):
@@ -266,12 +317,24 @@ def test_no_package_is_installed_at_run_time(tmp_path, embed, monkeypatch):
     cache.close()
     assert attempts == []
 
-    # GPTCache's install hook itself is disarmed: a missing backend raises instead of pip.
+    # Once refused (at entry points), a missing backend raises instead of running pip.
+    monkeypatch.setattr(gptcache.utils, "prompt_install", gptcache.utils.prompt_install)
+    monkeypatch.setattr(gptcache.utils.dependency_control, "prompt_install",
+                        gptcache.utils.dependency_control.prompt_install)
+    refuse_runtime_installs()
     with pytest.raises(RuntimeInstallRefused):
         gptcache.utils._check_library("assistant_no_such_backend_module")
     with pytest.raises(RuntimeInstallRefused):
         gptcache.utils.dependency_control.prompt_install("faiss-cpu")
     assert attempts == []
+
+
+def test_importing_the_cache_changes_nothing_global():
+    check = ("import gptcache.utils as u, gptcache.utils.dependency_control as d; "
+             "before = (u.prompt_install, d.prompt_install); "
+             "import assistant.semantic_cache; "
+             "assert (u.prompt_install, d.prompt_install) == before")
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=120)
 
 
 def test_concurrent_lookups_and_stores_from_threads(cache):
@@ -317,9 +380,36 @@ def test_real_minilm_at_the_default_threshold(tmp_path):
     cache.close()
 
 
-def test_opposite_words_veto_a_match():
-    from assistant.semantic_cache import contrast_terms
 
-    assert contrast_terms("What does a thumbs up do?") != contrast_terms(
-        "What does a thumbs down do?")
-    assert contrast_terms("How is BLEU computed?") == frozenset()
+def _vector(*values: float) -> np.ndarray:
+    return np.asarray(values, dtype=np.float32)
+
+
+def test_scope_index_searches_faiss_exactly_nearest_first():
+    from gptcache.manager.vector_data.base import VectorData
+
+    index = ScopeIndex(dimension=3, min_similarity=0.0)
+    assert index.search(_vector(1, 0, 0)) == []
+    index.mul_add([VectorData(id=1, data=_vector(1, 0, 0)), VectorData(id=2, data=_vector(1, 1, 0)),
+                   VectorData(id=3, data=_vector(0, 0, 1))])
+    found = index.search(_vector(2, 0, 0), top_k=4)  # fewer entries than k: no padding
+    assert [i for _, i in found] == [1, 2, 3]
+    assert [round(d, 4) for d, _ in found] == [0.0, round(1 - 2 ** -0.5, 4), 1.0]  # cosine
+    index.min_similarity = 0.5  # candidates that can never be served are left out
+    assert [i for _, i in index.search(_vector(1, 0, 0))] == [1, 2]
+    index.mul_add([VectorData(id=1, data=_vector(0, 1, 0))])  # re-adding replaces the vector
+    assert [i for _, i in index.search(_vector(1, 0, 0))] == [2]
+    assert index.delete([2, 99]) and not index.delete([2])
+    assert index.held == {1, 3} and index.count() == 2
+    index.flush()  # nothing on disk
+
+
+def test_lru_eviction_past_max_entries_keeps_index_and_sqlite_in_step(tmp_path, embed):
+    cache = SemanticCache(tmp_path / "cache", embed_fn=embed, max_entries=5)
+    for n in range(8):
+        cache.store(f"What is topic{n} about?", SCOPE, f"turn-{n}", f"Topic {n} [1].", [])
+    assert len(cache) <= 5
+    assert cache.lookup("What is topic7 about?", SCOPE).turn_id == "turn-7"
+    store = cache._stores[SCOPE.key()]
+    assert store.vectors.held == cache_backend.alive_ids(store.db)
+    cache.close()

@@ -5,7 +5,7 @@ failures that motivated it (reversed definitions, borrowed words) and through th
 
 import pytest
 
-from assistant.guards import Guards
+from assistant.guards.guards import Guards
 from assistant.guards.support import (
     CONTRADICTED,
     LABELS,

@@ -83,7 +83,7 @@ def build_data(name, no_log, no_golden, handbook_qa, boolq_wheel, boolq_limit, e
 def _redactor():
     """PII redaction for training text, with the input guard's redaction when available."""
     try:
-        from assistant.guards import Guards
+        from assistant.guards.guards import Guards
         from assistant.prompt import SYSTEM_PROMPT
     except ImportError:
         return lambda text: text

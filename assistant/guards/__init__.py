@@ -15,9 +15,6 @@ Importing this package changes nothing global: the guardrails import in validato
 NLTK's punkt download only for its duration (offline.py), and guardrails' telemetry is switched
 off when a `Guards` is built. Entry points call `assistant.offline.enforce_offline()` first
 for the environment (OTEL_SDK_DISABLED, GUARDRAILS_RUN_SYNC, GUARD_HISTORY_ENABLED).
-tests/test_guards.py imports this package in a fresh interpreter with sockets blocked.
+tests/test_guards.py imports this package in a fresh interpreter with sockets blocked. The
+package itself imports nothing, so that one check (support.py, say) does not load guardrails.
 """
-
-from assistant.guards.guards import GUARD_RULES_VERSION, Guards
-
-__all__ = ["GUARD_RULES_VERSION", "Guards"]
