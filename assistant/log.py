@@ -140,6 +140,27 @@ class ConversationLog:
         with self._db() as db:
             return list(db["feedback"].rows_where(order_by="id"))
 
+    def rated_turns(self, rating: str | None = None, reason: str | None = None,
+                    adapter: str | None = None, limit: int = 500) -> list[dict]:
+        """Each rated turn once, with its latest rating, newest rating first: the turn's
+        columns plus rating, feedback_reason, correction and rated_utc."""
+        where, args = [], []
+        for column, value in (("f.rating", rating), ("f.reason", reason),
+                              ("t.adapter", adapter)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = f"""
+            select t.*, f.rating, f.reason as feedback_reason, f.correction,
+                   f.datetime_utc as rated_utc
+            from feedback f join turns t on t.id = f.turn_id
+            where f.id = (select max(id) from feedback where turn_id = f.turn_id)
+            {"".join(" and " + w for w in where)}
+            order by f.id desc limit ?
+        """
+        with self._db() as db:
+            return list(db.query(sql, [*args, limit]))
+
     def search(self, text: str, limit: int = 20) -> list[dict]:
         """Full-text search over questions and answers (SQLite FTS5)."""
         with self._db() as db:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,8 +166,9 @@ def summarize_logged(rows: list[dict], per_item: list[dict]) -> dict:
 
 
 def run_logged(store, db_path: Path, filters: LogFilter, min_relevance: float, name: str = "",
-               embed=None) -> str:
-    """Score the matching logged turns and store them as a run; returns its id."""
+               embed=None, progress: Callable[[int, int], None] | None = None) -> str:
+    """Score the matching logged turns and store them as a run; returns its id. `progress`
+    hears (turns scored, turns in all) after each turn."""
     from tqdm import tqdm
 
     from evals.scoring import embedder, metric_versions
@@ -176,7 +178,8 @@ def run_logged(store, db_path: Path, filters: LogFilter, min_relevance: float, n
     rows = load_turns(db_path, filters)
     embed = embed or (embedder() if rows else None)
     items, per_item = [], []
-    for row in tqdm(rows, desc="Scoring logged turns", unit="turn", disable=not rows):
+    for done, row in enumerate(tqdm(rows, desc="Scoring logged turns", unit="turn",
+                                    disable=not rows), 1):
         result = turn_result(row, min_relevance)
         scores = turn_scores(row, result, embed)
         per_item.append(scores)
@@ -184,6 +187,8 @@ def run_logged(store, db_path: Path, filters: LogFilter, min_relevance: float, n
                              scores, {**result.to_dict(), "feedback": row["feedback"],
                                       "datetime_utc": row["datetime_utc"],
                                       "cache_hit": bool(row.get("cache_hit"))}))
+        if progress is not None:
+            progress(done, len(rows))
     models = sorted({r["model"] for r in rows if r["model"]})
     adapters = sorted({r["adapter"] for r in rows if r["adapter"]})
     prompts = sorted({r["prompt_version"] for r in rows if r["prompt_version"]})

@@ -199,6 +199,13 @@ def _plots(summary: dict, items: list[dict]) -> list[str]:
     return images
 
 
+def plots_html(store, run_id: str) -> str:
+    """A run's plots as inline images (for a page that shows them without the full report);
+    empty for a comparison."""
+    run = store.run(run_id)
+    return "".join(_plots(run.get("summary") or {}, store.items(run_id))) if run else ""
+
+
 def run_html(run: dict, items: list[dict]) -> str:
     summary = run.get("summary") or {}
     extra = {k: v for k, v in summary.items() if k != "metrics"}

@@ -11,6 +11,8 @@ from assistant.log import FEEDBACK_REASONS, LogUnavailable
 from assistant.pipeline import Pipeline, TurnRequest
 from assistant.records import NO_EVIDENCE, Turn
 from ui.evals_tab import build_evals_tab
+from ui.feedback_view import build_feedback_tab
+from ui.model_panel import model_markdown
 from ui.render import EXPECTATIONS, answer_markdown, conversation_label, sources_markdown
 
 CSS = """
@@ -188,8 +190,8 @@ class ChatApp:
                 view = _chat_view()
             self._wire(view)
             demo.load(self.conversation_choices, None, view.conversations)
-            with gr.Tab("Evals"):
-                build_evals_tab(self.pipeline.settings.home / "evals.db")
+            if self.log is not None:  # both read the conversation log
+                self._build_feedback_and_evals(demo)
         return demo
 
     def _wire(self, v: SimpleNamespace) -> None:
@@ -214,6 +216,18 @@ class ChatApp:
         v.refresh.click(self.conversation_choices, None, v.conversations)
         v.conversations.input(self.open_conversation, [v.conversations, v.session],
                               [v.chatbot, v.sources, v.session])
+
+    def _build_feedback_and_evals(self, demo: gr.Blocks) -> None:
+        settings = self.pipeline.settings
+        with gr.Tab("Feedback"):
+            build_feedback_tab(demo, self.log, settings.min_relevance, settings.home / "exports")
+        with gr.Tab("Evals"):
+            # Scoring reuses the embedder the guards already loaded, if any.
+            build_evals_tab(demo, settings.home / "evals.db", self.log.path,
+                            settings.min_relevance,
+                            embed=getattr(self.pipeline.guards, "embed_fn", None),
+                            model_markdown=model_markdown(self.pipeline.generator,
+                                                          settings.adapters_dir))
 
     def _status_line(self) -> str:
         generator = self.pipeline.generator
