@@ -141,9 +141,10 @@ def logs():
 
 @logs.command("list")
 @click.option("--limit", default=20, show_default=True)
-def logs_list(limit: int):
+@click.option("--user", help="Only this login's turns (when the app runs with logins).")
+def logs_list(limit: int, user: str | None):
     """The most recent turns."""
-    for row in _log().turns(limit=limit):
+    for row in _log().turns(limit=limit, user=user):
         status = f"refused:{row['reason']}" if row["refused"] else "answered"
         click.echo(f"{row['id']}  {row['datetime_utc'][:19]}  {status:<24} {row['question'][:70]}")
 
@@ -194,3 +195,31 @@ def feedback(turn_id: str, rating: str, reason: str | None, correction: str | No
     except (LogUnavailable, ValueError) as err:
         fail(str(err))
     click.echo("Feedback saved.")
+
+
+@main.group()
+def users():
+    """Logins for the app (with ASSISTANT_LOGIN=password)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.password_option()
+def users_add(name: str, password: str):
+    """Add a login, or set its password (stored as a salted hash)."""
+    from assistant.users import UserStore
+
+    try:
+        UserStore(Settings.from_env().users_path).add(name, password)
+    except ValueError as err:
+        fail(str(err))
+    click.echo(f"Login {name!r} saved. Start the app with ASSISTANT_LOGIN=password.")
+
+
+@users.command("list")
+def users_list():
+    """The login names."""
+    from assistant.users import UserStore
+
+    for name in UserStore(Settings.from_env().users_path).names():
+        click.echo(name)

@@ -56,6 +56,10 @@ class Settings:
     collection: str = "knowledge"
     cache_threshold: float | None = None  # None: the semantic cache's measured default
     guards: bool = True  # False only for measuring the model alone (ASSISTANT_GUARDS=off)
+    # Who is asking: None (one person, no login), "password" (logins from home/users.json,
+    # added with `assistant users add`), or "header:NAME" (a reverse proxy's trusted header).
+    login: str | None = None
+    rate_limit: str = "20/60"  # at most 20 questions per 60 s per user (or browser session)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +79,8 @@ class Settings:
             source_chars=_env_int("ASSISTANT_SOURCE_CHARS", 600),
             cache_threshold=_env_float("ASSISTANT_CACHE_THRESHOLD", 0.0) or None,
             guards=os.environ.get("ASSISTANT_GUARDS", "on").lower() not in ("off", "0", "false"),
+            login=os.environ.get("ASSISTANT_LOGIN") or None,
+            rate_limit=os.environ.get("ASSISTANT_RATE_LIMIT", "20/60"),
         )
 
     def with_changes(self, **changes) -> Settings:
@@ -86,6 +92,7 @@ class Settings:
     models_dir = UnderHome("models")  # assembled GGUF base models
     adapters_dir = UnderHome("adapters")
     cache_dir = UnderHome("cache")
+    users_path = UnderHome("users.json")  # login names and password hashes
 
     def hf_model_dir(self, key: str) -> Path:
         """The transformers form of a catalog model (for training and log-likelihood evals)."""

@@ -6,8 +6,9 @@ from assistant.log import ConversationLog
 
 
 def record_feedback(log: ConversationLog, cache, turn_id: str, rating: str,
-                    reason: str | None = None, correction: str | None = None) -> None:
-    log.record_feedback(turn_id, rating, reason, correction)
+                    reason: str | None = None, correction: str | None = None,
+                    user: str | None = None) -> None:
+    log.record_feedback(turn_id, rating, reason, correction, user=user)
     if rating != "down" or cache is None:
         return
     cache.evict(turn_id)

@@ -69,8 +69,8 @@ class ConversationLog:
         row = {"id": turn_id, "datetime_utc": utc_now(), **turn.to_row()}
         with self._db() as db, db.atomic():  # one transaction: both rows or neither
             db["conversations"].insert(
-                {"id": turn.conversation_id, "title": turn.question[:80], "datetime_utc": row[
-                    "datetime_utc"]},
+                {"id": turn.conversation_id, "title": turn.question[:80],
+                 "datetime_utc": row["datetime_utc"], "user": turn.user},
                 ignore=True,
             )
             db["turns"].insert(row)
@@ -83,15 +83,17 @@ class ConversationLog:
                 )
         return turn_id
 
-    def record_feedback(
-        self, turn_id: str, rating: str, reason: str | None = None, correction: str | None = None
-    ) -> int:
+    def record_feedback(self, turn_id: str, rating: str, reason: str | None = None,
+                        correction: str | None = None, user: str | None = None) -> int:
+        """Store a rating; with a `user`, only of that user's own turn (another user's turn
+        is answered exactly like a missing one)."""
         if rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
         if reason is not None and reason not in FEEDBACK_REASONS:
             raise ValueError(f"reason must be one of {FEEDBACK_REASONS}, not {reason!r}")
         with self._db() as db, db.atomic():
-            if not db["turns"].count_where("id = ?", [turn_id]):
+            owned = "id = ? and user = ?" if user else "id = ?"
+            if not db["turns"].count_where(owned, [turn_id, user] if user else [turn_id]):
                 raise LogUnavailable(f"No logged turn with id {turn_id}; feedback not saved.")
             table = db["feedback"].insert(
                 {
@@ -106,21 +108,29 @@ class ConversationLog:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def conversations(self, limit: int = 50) -> list[dict]:
-        sql = """
+    def conversations(self, limit: int = 50, user: str | None = None) -> list[dict]:
+        """The latest conversations; only `user`'s when a user is given."""
+        sql = f"""
             select c.id, c.title, c.datetime_utc, count(t.id) as turns
             from conversations c left join turns t on t.conversation_id = c.id
+            {"where c.user = ?" if user else ""}
             group by c.id order by c.datetime_utc desc limit ?
         """
         with self._db() as db:
-            return list(db.query(sql, [limit]))
+            return list(db.query(sql, [user, limit] if user else [limit]))
 
-    def turns(self, conversation_id: str | None = None, limit: int | None = None) -> list[dict]:
-        where = "conversation_id = ?" if conversation_id else None
-        args = [conversation_id] if conversation_id else None
+    def turns(self, conversation_id: str | None = None, limit: int | None = None,
+              user: str | None = None) -> list[dict]:
+        """A conversation's turns in order, or the latest turns; only `user`'s when given."""
+        where, args = [], []
+        for column, value in (("conversation_id", conversation_id), ("user", user)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
         order = "datetime_utc" if conversation_id else "datetime_utc desc"
         with self._db() as db:
-            return list(db["turns"].rows_where(where, args, order_by=order, limit=limit))
+            return list(db["turns"].rows_where(" and ".join(where) or None, args or None,
+                                               order_by=order, limit=limit))
 
     def turn(self, turn_id: str) -> dict | None:
         with self._db() as db:
@@ -141,12 +151,13 @@ class ConversationLog:
             return list(db["feedback"].rows_where(order_by="id"))
 
     def rated_turns(self, rating: str | None = None, reason: str | None = None,
-                    adapter: str | None = None, limit: int = 500) -> list[dict]:
+                    adapter: str | None = None, limit: int = 500,
+                    user: str | None = None) -> list[dict]:
         """Each rated turn once, with its latest rating, newest rating first: the turn's
         columns plus rating, feedback_reason, correction and rated_utc."""
         where, args = [], []
         for column, value in (("f.rating", rating), ("f.reason", reason),
-                              ("t.adapter", adapter)):
+                              ("t.adapter", adapter), ("t.user", user)):
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)

@@ -84,3 +84,11 @@ def m002_guard_decisions_and_confidence(db):
 def m003_answer_path(db):
     # generated | quoted | cache | none: which path produced the answer the user saw.
     db["turns"].add_column("answer_path", str)
+
+
+@migrations()
+def m004_users(db):
+    # Who asked (the login name, when the app runs with logins); null in single-user mode.
+    db["conversations"].add_column("user", str)
+    db["turns"].add_column("user", str)
+    db["turns"].create_index(["user"])

@@ -49,6 +49,8 @@ class TurnRequest:
     answer_anyway: bool = False  # the user chose "answer anyway (unverified)"
     use_cache: bool = True  # False: "ask again, fresh", and eval replays
     sources_only: bool = False  # the user chose "show sources only": retrieve, don't generate
+    user: str | None = None  # the login name, when the app runs with logins
+    refusal: str | None = None  # decided before the turn (RATE_LIMITED): logged, not run
     stop_event: threading.Event = field(default_factory=threading.Event)
 
 
@@ -95,6 +97,7 @@ class Pipeline:
         # losing it (LangChain serves inside them: the Chroma retriever, the embeddings).
         self.steps = [
             _stage("checking your question", self._input_guard),
+            self._refuse_as_decided,
             _stage("looking up the cache", self._semantic_cache),
             _stage("searching the sources", self._retrieve),
         ]
@@ -155,6 +158,7 @@ class Pipeline:
             prompt_version=prompt_version(self.settings.source_chars),
             kb_version=self.kb_version(),
             unverified=request.answer_anyway,
+            user=request.user,
         )
         state = _State(request, turn, time.monotonic())
         try:
@@ -182,6 +186,17 @@ class Pipeline:
             state.done = True
         elif verdict.message:
             turn.notices.append(verdict.message)
+        return state
+
+    @staticmethod
+    def _refuse_as_decided(state: _State) -> _State:
+        """A refusal decided before the turn (RATE_LIMITED): logged like any turn, after the
+        input guard has redacted the question, and nothing else runs."""
+        reason = state.request.refusal
+        if not state.done and reason:
+            turn = state.turn
+            turn.refused, turn.reason, turn.answer = True, reason, refusal_sentence(reason)
+            state.done = True
         return state
 
     def cache_scope(self):
@@ -346,10 +361,10 @@ class Pipeline:
                 and not turn.low_confidence and bool(turn.citations))
 
     def record_feedback(self, turn_id: str, rating: str, reason: str | None = None,
-                        correction: str | None = None) -> None:
+                        correction: str | None = None, user: str | None = None) -> None:
         """Store a rating; a thumbs-down also evicts the answer from the semantic cache."""
         from assistant.feedback import record_feedback
 
         if self.log is None:
             raise LogUnavailable("No conversation log is configured; feedback not saved.")
-        record_feedback(self.log, self.cache, turn_id, rating, reason, correction)
+        record_feedback(self.log, self.cache, turn_id, rating, reason, correction, user=user)

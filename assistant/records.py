@@ -59,6 +59,7 @@ STOPPED = "STOPPED"
 STAGE_FAILED = "STAGE_FAILED"  # the cache, retrieval or a guard failed; the turn is still logged
 NOT_IN_SOURCES = "NOT_IN_SOURCES"  # the model itself said the passages lack the answer
 SOURCES_ONLY = "SOURCES_ONLY"  # the user asked for the passages without a generated answer
+RATE_LIMITED = "RATE_LIMITED"  # the user sent questions faster than the app allows
 # ... and the guards' (assistant/guards/guards.py uses these).
 PROMPT_INJECTION = "PROMPT_INJECTION"
 UNSAFE_INPUT = "UNSAFE_INPUT"
@@ -91,6 +92,9 @@ REFUSALS = {
                           "Something went wrong, so there is no answer to show."),
     NOT_IN_SOURCES: Refusal("Not answered: the sources do not say",
                             "The passages I found do not contain the answer to this question."),
+    RATE_LIMITED: Refusal("Not answered: too many questions at once",
+                          "You are sending questions faster than this assistant allows; "
+                          "please wait a moment and ask again."),
     SOURCES_ONLY: Refusal("Sources only",
                           "Here are the passages I found; as you asked, no answer was "
                           "generated."),
@@ -197,6 +201,7 @@ class Turn:
     completion_tokens: int = _turn_field(0, json_key="tokens.completion")
     duration_ms: int = _turn_field(0, json_key="timings_ms.total")
     first_token_ms: int | None = _turn_field(None, json_key="timings_ms.first_token")
+    user: str | None = None  # the login name when the app runs with logins
     turn_id: str | None = _turn_field(None, column="id")
     logged: bool = _turn_field(False, column=None)
     log_error: str | None = _turn_field(None, column=None)

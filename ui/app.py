@@ -9,7 +9,8 @@ import gradio as gr
 
 from assistant.log import FEEDBACK_REASONS, LogUnavailable
 from assistant.pipeline import Pipeline, TurnRequest
-from assistant.records import NO_EVIDENCE, Turn
+from assistant.records import NO_EVIDENCE, RATE_LIMITED, Turn
+from ui.access import Access, LoginRequired
 from ui.evals_tab import build_evals_tab
 from ui.feedback_view import build_feedback_tab
 from ui.model_panel import model_markdown
@@ -28,21 +29,37 @@ CSS = """
 """
 
 
+EVALS_WITH_LOGINS = (
+    "With logins, eval runs are made from the command line (`assistant eval logged`, "
+    "`assistant eval compare`): a run reads every user's conversations, and this page shows "
+    "each person only their own.")
+
+
 def _new_session() -> dict:
     # history: chat messages shown; turns: the Turn behind each assistant message (by index)
     return {"conversation_id": None, "history": [], "turns": {}, "last_question": None}
 
 
 class ChatApp:
-    def __init__(self, pipeline: Pipeline):
+    def __init__(self, pipeline: Pipeline, access: Access | None = None):
         self.pipeline = pipeline
         self.log = pipeline.log
+        self.access = access or Access(pipeline.settings)
         self._stops: dict[str, threading.Event] = {}
 
     # -- chat ---------------------------------------------------------------------------------
 
     def _run_turn(self, session: dict, question: str, request: gr.Request, answer_anyway=False,
                   use_cache=True, sources_only=False):
+        try:
+            user = self.access.user(request)
+        except LoginRequired as err:
+            gr.Warning(str(err))
+            yield session["history"], gr.update(), gr.update(), gr.update()
+            return
+        wait = self.access.limiter.wait_needed(self.access.rate_key(request))
+        if wait:
+            gr.Warning(f"Too many questions at once: please wait {wait:.0f} s.")
         stop = threading.Event()
         self._stops[request.session_hash] = stop
         history = session["history"]
@@ -51,7 +68,8 @@ class ChatApp:
         yield history, gr.update(), gr.update(visible=False), gr.update(visible=False)
         turn_request = TurnRequest(
             question, session["conversation_id"], answer_anyway=answer_anyway,
-            use_cache=use_cache, sources_only=sources_only, stop_event=stop,
+            use_cache=use_cache, sources_only=sources_only, stop_event=stop, user=user,
+            refusal=RATE_LIMITED if wait else None,
         )
         text = ""
         for kind, payload in self.pipeline.stream(turn_request):
@@ -116,7 +134,7 @@ class ChatApp:
 
     # -- feedback -----------------------------------------------------------------------------
 
-    def on_like(self, session: dict, data: gr.LikeData):
+    def on_like(self, session: dict, data: gr.LikeData, request: gr.Request):
         index = data.index if isinstance(data.index, int) else data.index[0]
         turn = session["turns"].get(index)
         if turn is None or not turn.turn_id:
@@ -125,7 +143,7 @@ class ChatApp:
         session["rating_turn"] = turn.turn_id
         liked = data.liked is True or data.liked == "Like"
         if liked:
-            self._save_feedback(turn.turn_id, "up", None, None)
+            self._save_feedback(turn.turn_id, "up", None, None, request)
             return gr.update(visible=False), None, "Thanks: saved \U0001f44d.", session
         return (
             gr.update(visible=True),
@@ -134,39 +152,46 @@ class ChatApp:
             session,
         )
 
-    def send_feedback(self, turn_id: str | None, reason: str | None, correction: str):
+    def send_feedback(self, turn_id: str | None, reason: str | None, correction: str,
+                      request: gr.Request):
         if not turn_id:
             return gr.update(), "Click \U0001f44e on an answer first."
         if reason not in FEEDBACK_REASONS:
             return gr.update(), "Please pick a reason."
-        message = self._save_feedback(turn_id, "down", reason, correction)
+        message = self._save_feedback(turn_id, "down", reason, correction, request)
         return gr.update(visible=False), message
 
-    def _save_feedback(self, turn_id, rating, reason, correction) -> str:
+    def _save_feedback(self, turn_id, rating, reason, correction, request) -> str:
         try:
-            self.pipeline.record_feedback(turn_id, rating, reason, correction)
-        except LogUnavailable as err:
+            self.pipeline.record_feedback(turn_id, rating, reason, correction,
+                                          user=self.access.user(request))
+        except (LogUnavailable, LoginRequired) as err:
             gr.Warning(str(err))
             return f"Feedback NOT saved: {err}"
         return "Thanks: your feedback was saved."
 
     # -- earlier conversations ------------------------------------------------------------------
 
-    def conversation_choices(self):
+    def conversation_choices(self, request: gr.Request):
+        """The user's own earlier conversations (everyone's without logins)."""
         try:
-            rows = self.log.conversations(limit=50)
-        except LogUnavailable as err:
+            rows = self.log.conversations(limit=50, user=self.access.user(request))
+        except (LogUnavailable, LoginRequired) as err:
             gr.Warning(str(err))
             return gr.update()
         return gr.update(choices=[(conversation_label(r), r["id"]) for r in rows], value=None)
 
-    def open_conversation(self, conversation_id: str | None, session: dict):
+    def open_conversation(self, conversation_id: str | None, session: dict,
+                          request: gr.Request):
         if not conversation_id:
             return gr.update(), gr.update(), session
         try:
-            rows = self.log.turns(conversation_id)
-        except LogUnavailable as err:
+            rows = self.log.turns(conversation_id, user=self.access.user(request))
+        except (LogUnavailable, LoginRequired) as err:
             gr.Warning(str(err))
+            return gr.update(), gr.update(), session
+        if not rows:  # not theirs, or gone
+            gr.Warning("That conversation is not available.")
             return gr.update(), gr.update(), session
         session = _new_session()
         session["conversation_id"] = conversation_id
@@ -220,7 +245,12 @@ class ChatApp:
     def _build_feedback_and_evals(self, demo: gr.Blocks) -> None:
         settings = self.pipeline.settings
         with gr.Tab("Feedback"):
-            build_feedback_tab(demo, self.log, settings.min_relevance, settings.home / "exports")
+            build_feedback_tab(demo, self.log, settings.min_relevance, settings.home / "exports",
+                               user_of=self.access.user)
+        if self.access.mode is not None:  # an eval run reads everyone's conversations
+            with gr.Tab("Evals"):
+                gr.Markdown(EVALS_WITH_LOGINS, elem_id="evals-state")
+            return
         with gr.Tab("Evals"):
             # Scoring reuses the embedder the guards already loaded, if any.
             build_evals_tab(demo, settings.home / "evals.db", self.log.path,
@@ -238,10 +268,12 @@ class ChatApp:
 
 
 def launch(pipeline: Pipeline, host: str = "127.0.0.1", port: int = 7860, **kwargs):
-    app = ChatApp(pipeline).build()
+    chat = ChatApp(pipeline)
+    app = chat.build()
     app.queue(default_concurrency_limit=2)
     print(f"Open http://{host}:{port} in your browser.", flush=True)
-    app.launch(server_name=host, server_port=port, css=CSS, show_error=False, **kwargs)
+    app.launch(server_name=host, server_port=port, css=CSS, show_error=False,
+               auth=chat.access.gradio_auth(), **kwargs)
     return app
 
 

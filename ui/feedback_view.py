@@ -41,11 +41,12 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
             for r in rows]
 
 
-def select_rated(log: ConversationLog, down_only: bool, reason: str, adapter: str) -> list[dict]:
-    """The rated turns that the filters keep, newest rating first."""
+def select_rated(log: ConversationLog, down_only: bool, reason: str, adapter: str,
+                 user: str | None = None) -> list[dict]:
+    """The rated turns that the filters keep (only `user`'s, if given), newest rating first."""
     return log.rated_turns(rating="down" if down_only else None,
                            reason=None if reason in ("", ANY) else reason,
-                           adapter=None if adapter in ("", ANY) else adapter)
+                           adapter=None if adapter in ("", ANY) else adapter, user=user)
 
 
 def chat_record(row: dict) -> dict:
@@ -83,36 +84,41 @@ def training_line(log: ConversationLog, min_relevance: float) -> str:
             "questions refused before the model ran teach it nothing and are left out.")
 
 
-def turn_detail(log: ConversationLog, turn_id: str | None) -> tuple[str, str]:
-    """(the answer as the chat showed it, its sources) for one logged turn."""
+def turn_detail(log: ConversationLog, turn_id: str | None,
+                user: str | None = None) -> tuple[str, str]:
+    """(the answer as the chat showed it, its sources) for one logged turn (of `user`'s)."""
     row = log.turn(turn_id) if turn_id else None
-    if row is None:
+    if row is None or (user and row.get("user") != user):
         return "Select a row to see the answer with its sources.", ""
     turn = Turn.from_row(row)
     return f"**Question:** {turn.question}\n\n{answer_markdown(turn)}", sources_markdown(turn)
 
 
 class FeedbackView:
-    def __init__(self, log: ConversationLog, min_relevance: float, exports_dir: Path):
+    def __init__(self, log: ConversationLog, min_relevance: float, exports_dir: Path,
+                 user_of=lambda request: None):
         self.log = log
         self.min_relevance = min_relevance
         self.exports_dir = exports_dir
+        self.user_of = user_of  # request -> login name (None: no logins, everyone's ratings)
 
-    def show(self, down_only: bool, reason: str, adapter: str):
+    def show(self, down_only: bool, reason: str, adapter: str, request: gr.Request = None):
         """(empty-state text, table, adapter choices, training line)."""
         try:
-            rows = select_rated(self.log, down_only, reason, adapter)
-            adapters = sorted({r["adapter"] or "" for r in self.log.rated_turns()} - {""})
+            user = self.user_of(request)
+            rows = select_rated(self.log, down_only, reason, adapter, user)
+            adapters = sorted({r["adapter"] or "" for r in self.log.rated_turns(user=user)}
+                              - {""})
             line = training_line(self.log, self.min_relevance)
-        except LogUnavailable as err:
+        except (LogUnavailable, PermissionError) as err:
             return f"The log cannot be read: {err}", gr.update(), gr.update(), ""
         filtered = down_only or reason not in ("", ANY) or adapter not in ("", ANY)
         empty = ("No rated answer matches these filters." if filtered else EMPTY_STATE)
         return (empty if not rows else f"{len(rows)} rated answer(s), newest first.",
                 gr.update(value=table_rows(rows)), gr.update(choices=[ANY, *adapters]), line)
 
-    def export(self, down_only: bool, reason: str, adapter: str):
-        rows = select_rated(self.log, down_only, reason, adapter)
+    def export(self, down_only: bool, reason: str, adapter: str, request: gr.Request = None):
+        rows = select_rated(self.log, down_only, reason, adapter, self.user_of(request))
         if not rows:
             return (gr.update(visible=False, value=None),
                     "Nothing to export: no rated answer matches the filters.")
@@ -120,14 +126,14 @@ class FeedbackView:
         return (gr.update(visible=True, value=str(path)),
                 f"Exported {len(rows)} rated answer(s) to `{path}`.")
 
-    def open_row(self, evt: gr.SelectData):
+    def open_row(self, evt: gr.SelectData, request: gr.Request = None):
         row = evt.row_value if evt is not None else None
-        return turn_detail(self.log, row[-1] if row else None)
+        return turn_detail(self.log, row[-1] if row else None, self.user_of(request))
 
 
 def build_feedback_tab(demo: gr.Blocks, log: ConversationLog, min_relevance: float,
-                       exports_dir: Path) -> None:
-    view = FeedbackView(log, min_relevance, exports_dir)
+                       exports_dir: Path, user_of=lambda request: None) -> None:
+    view = FeedbackView(log, min_relevance, exports_dir, user_of)
     status = gr.Markdown(EMPTY_STATE, elem_id="feedback-state")
     with gr.Row():
         down_only = gr.Checkbox(label="\U0001f44e thumbs down only", elem_id="feedback-down-only")
