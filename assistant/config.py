@@ -59,6 +59,7 @@ class Settings:
     # Who is asking: None (one person, no login), "password" (logins from home/users.json,
     # added with `assistant users add`), or "header:NAME" (a reverse proxy's trusted header).
     login: str | None = None
+    llm_url: str | None = None  # an OpenAI-compatible model server instead of in-process
     rate_limit: str = "20/60"  # at most 20 questions per 60 s per user (or browser session)
     extra: dict = field(default_factory=dict)
 
@@ -80,6 +81,7 @@ class Settings:
             cache_threshold=_env_float("ASSISTANT_CACHE_THRESHOLD", 0.0) or None,
             guards=os.environ.get("ASSISTANT_GUARDS", "on").lower() not in ("off", "0", "false"),
             login=os.environ.get("ASSISTANT_LOGIN") or None,
+            llm_url=os.environ.get("ASSISTANT_LLM_URL") or None,
             rate_limit=os.environ.get("ASSISTANT_RATE_LIMIT", "20/60"),
         )
 
