@@ -132,7 +132,10 @@ class Pipeline:
     def kb_version(self) -> str:
         """Read on every turn, so an ingest in another shell is seen by the next question;
         when it changed, the cache entries of every other scope are dropped."""
-        version = self.index.version()
+        try:
+            version = self.index.version()
+        except Exception:  # e.g. a Chroma server gone: the search stage then fails by name
+            return self._kb_version or "unavailable"
         if version != self._kb_version:
             previous, self._kb_version = self._kb_version, version
             if previous is not None and self.cache is not None:
