@@ -15,7 +15,7 @@ import sqlite_utils
 
 from assistant.migrations import migrations
 from assistant.records import Turn
-from assistant.sqlite_db import database, migrate
+from assistant.sqlite_db import database, migrate, write_transaction
 
 RATINGS = ("up", "down")
 FEEDBACK_REASONS = ("wrong sources", "wrong answer", "unsafe", "other")
@@ -67,7 +67,7 @@ class ConversationLog:
         """Store one turn (and its conversation, on first use) atomically; returns the turn id."""
         turn_id = turn.turn_id or new_id()
         row = {"id": turn_id, "datetime_utc": utc_now(), **turn.to_row()}
-        with self._db() as db, db.atomic():  # one transaction: both rows or neither
+        with self._db() as db, write_transaction(db):  # one transaction: both rows or neither
             db["conversations"].insert(
                 {"id": turn.conversation_id, "title": turn.question[:80],
                  "datetime_utc": row["datetime_utc"], "user": turn.user},
@@ -91,7 +91,7 @@ class ConversationLog:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
         if reason is not None and reason not in FEEDBACK_REASONS:
             raise ValueError(f"reason must be one of {FEEDBACK_REASONS}, not {reason!r}")
-        with self._db() as db, db.atomic():
+        with self._db() as db, write_transaction(db):
             owned = "id = ? and user = ?" if user else "id = ?"
             if not db["turns"].count_where(owned, [turn_id, user] if user else [turn_id]):
                 raise LogUnavailable(f"No logged turn with id {turn_id}; feedback not saved.")
