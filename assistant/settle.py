@@ -104,7 +104,7 @@ def _quote(guards, turn: Turn, passages) -> bool:
     quotes = best_quotes(turn.question, passages, guards.embed_fn)
     if not quotes:
         return False
-    text, decisions, notes = guards.check_quote(quoted_answer(quotes))
+    text, decisions, notes = guards.check_quote(quoted_answer(quotes), passages)
     turn.guard.extend(guard_entries("quote", decisions))
     if text is None:  # the sources' own words may not be shown either (policy)
         return False

@@ -1,4 +1,5 @@
-"""`assistant eval ...`: score logged turns, replay, compare with a gate, benchmarks, reports.
+"""`assistant eval ...`: score logged turns, replay, compare with a gate, benchmarks, red-team
+corpora, reports.
 
 Every run is stored in $ASSISTANT_HOME/evals.db; its summary is printed as a Markdown table and
 its HTML report written to $ASSISTANT_HOME/reports/<run id>.html.
@@ -276,13 +277,68 @@ def boolq_cmd(wheel, split, limit, adapter, top_k, min_relevance, max_new_tokens
     _finish(store, run_id)
 
 
+# -- red team ----------------------------------------------------------------------------------
+
+
+@eval_group.command("redteam")
+@click.option("--corpus", "attacks", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corpus (one prompt a line, or JSONL with text/prompt/question and "
+                   "optional category, label, canary); unlabelled items are attacks. "
+                   "Repeatable.")
+@click.option("--benign", "benign", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corpus whose unlabelled items are benign. Repeatable.")
+@click.option("--pipeline", "whole_pipeline", is_flag=True,
+              help="Ask every item through the whole pipeline, not only the input guard.")
+@click.option("--no-embeddings", is_flag=True,
+              help="Input guard without MiniLM's similarity layers (patterns only).")
+@click.option("--limit", type=int, help="Only the first N items of each corpus.")
+@_config_options
+@click.option("--name", default="", help="A name for the run.")
+def redteam_cmd(attacks, benign, whole_pipeline, no_embeddings, limit, adapter, top_k,
+                min_relevance, max_new_tokens, system_prompt, name):
+    """Red-team corpora: flagged rate per category for attacks, false blocks for benign
+    items; with --pipeline, how many attacks the whole assistant resisted."""
+    from evals import redteam_run as rt
+
+    if not attacks and not benign:
+        raise click.ClickException("give at least one --corpus or --benign file")
+    try:
+        items = [item for paths, label in ((attacks, rt.ATTACK), (benign, rt.BENIGN))
+                 for path in paths for item in rt.load_corpus(path, label)[:limit]]
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    dataset = "+".join(p.name for p in (*attacks, *benign))
+    start = time.monotonic()
+    if whole_pipeline:
+        from evals.replay import build_pipeline, run_info
+
+        settings = _settings(adapter, top_k, min_relevance, max_new_tokens)
+        pipeline = build_pipeline(settings, _read_prompt(system_prompt), progress=_say)
+        outcomes = rt.run_pipeline(pipeline, items)
+        info = run_info(pipeline, "redteam", name or f"redteam {dataset}", dataset,
+                        rt.corpus_hash(items), {"pipeline": True,
+                                                "guards": pipeline.guards.rules_version})
+    else:
+        from assistant.guards.guards import Guards
+        from assistant.prompt import SYSTEM_PROMPT
+        from evals.redteam_eval import load_embedder
+
+        guards = Guards(SYSTEM_PROMPT, embed_fn=load_embedder(no_embeddings))
+        outcomes = rt.check_inputs(guards, items)
+        info = rt.input_run_info(guards, name, dataset, items, not no_embeddings)
+    store = _store()
+    _finish(store, rt.record(store, info, outcomes, _ms_since(start)))
+
+
 # -- browsing -----------------------------------------------------------------------------------
 
 
 @eval_group.command("runs")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--kind", type=click.Choice(["logged", "replay", "compare", "mmlu", "robustness",
-                                           "boolq"]))
+                                           "boolq", "redteam"]))
 def runs_cmd(limit, kind):
     """The most recent runs (and comparisons)."""
     store = _store()

@@ -17,7 +17,7 @@ from sqlite_utils import Migrations
 from assistant.log import new_id, utc_now
 from assistant.sqlite_db import database, migrate
 
-RUN_KINDS = ("logged", "replay", "compare", "mmlu", "robustness", "boolq")
+RUN_KINDS = ("logged", "replay", "compare", "mmlu", "robustness", "boolq", "redteam")
 LOCK_TIMEOUT_S = 3.0
 
 migrations = Migrations("evals")

@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.records import PATH_QUOTED, REFUSALS, SOURCES_ONLY, Turn, refusal_sentence
-from ui.render import REFUSAL_TITLES, answer_markdown
+from ui.render import REFUSAL_TITLES, answer_markdown, sources_markdown
 
 
 @pytest.mark.parametrize("reason", sorted(set(REFUSALS) - {SOURCES_ONLY}))
@@ -23,3 +23,12 @@ def test_a_quoted_answer_has_its_banner_and_no_repeated_notice():
                 answer_path=PATH_QUOTED, notices=[QUOTED_NOTICE])
     shown = answer_markdown(turn)
     assert 'class="quoted"' in shown and QUOTED_NOTICE not in shown
+
+
+def test_an_image_in_a_source_never_loads_in_the_sources_panel():
+    from assistant.records import Passage
+
+    planted = "Caching tips ![pixel](https://tracker.example/p.png?u=1) and more."
+    turn = Turn("q", "c", passages=[Passage(1, "c1", "tips.md", "Tips", planted, 0.9, 0, 0)])
+    shown = sources_markdown(turn)
+    assert "![pixel]" not in shown and "!\\[pixel]" in shown

@@ -97,6 +97,9 @@ def sources_markdown(turn: Turn | None) -> str:
             label = "retrieved, not cited"
         heading = f" \u203a {html.escape(p.heading)}" if p.heading else ""
         excerpt = html.escape(p.text[:700]) + ("\u2026" if len(p.text) > 700 else "")
+        # An image in a document would load as soon as the panel shows it (a tracking pixel
+        # planted in a poisoned page): "![" is escaped, so it reads as text.
+        excerpt = excerpt.replace("![", "!\\[")
         lines.append(
             f"{label} \u2014 `{html.escape(p.source)}`{heading} \u00b7 relevance {p.score:.2f}\n\n"
             f"> {excerpt.replace(chr(10), ' ')}\n"

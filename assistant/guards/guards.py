@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 
 from assistant.guards import abuse, citations, grounding, messages
@@ -49,7 +50,7 @@ from assistant.records import (
 )
 
 # Bump when any rule, pattern, threshold default or wording changes: part of cache keys.
-GUARD_RULES_VERSION = "g2"
+GUARD_RULES_VERSION = "g3"
 
 REASK_INSTRUCTION = (
     "Your previous answer was rejected ({why}). Write it again using only facts stated in the "
@@ -140,6 +141,7 @@ class Guards:
             "secrets": _guard(
                 "output-secrets", v.RedactSecrets(p["secret_min_entropy"], on_fail=fix)),
             "pii": _guard("output-pii", v.RedactPII(on_fail=fix)),
+            "links": _guard("output-links", v.SourceLinks(on_fail=fix)),
             "html": _guard("output-html", v.InertHTML(on_fail=fix)),
             "length": _guard(
                 "output-length",
@@ -299,13 +301,21 @@ class Guards:
             review.low_confidence = True
 
     def _scrub(self, review: Review) -> None:
-        """Secrets and personal data redacted (or a refusal, by policy), active content made
-        inert (or a refusal): for anything shown to the user, generated or quoted."""
+        """Secrets and personal data redacted (or a refusal, by policy), links to URLs outside
+        the cited passages removed, active content made inert (or a refusal): for anything
+        shown to the user, generated or quoted."""
         removed, refused = self._redact(review, "output")
         if refused:
             review.refusals.append(PII_IN_OUTPUT)
         if removed:
             review.notes.append(messages.removed_from_answer(removed))
+        fixed, failed, reason = _run(self.output_guards["links"], review.text, review.metadata)
+        if failed:  # the markdown exfiltration channel: always closed, whatever the policy
+            review.failed("links", FIX, reason)
+            review.notes.append(review.metadata["links"].note())
+            review.text = fixed
+        else:
+            review.passed("links", "no link outside the cited sources")
         fixed, failed, reason = _run(self.output_guards["html"], review.text, review.metadata)
         if not failed:
             review.passed("html", "no active content")
@@ -336,11 +346,12 @@ class Guards:
         else:
             review.decide(ANSWER_TOO_LONG, action)
 
-    def check_quote(self, text: str) -> tuple[str | None, list[Decision], list[str]]:
-        """A quoted answer (source sentences word for word) gets the same redaction and HTML
-        checks as a generated one: (text to show or None when policy refuses it, decisions,
-        notes)."""
-        review = Review(text, {"guards": GUARD_RULES_VERSION})
+    def check_quote(self, text: str, passages: Sequence[Passage] = ()
+                    ) -> tuple[str | None, list[Decision], list[str]]:
+        """A quoted answer (source sentences word for word) gets the same redaction, link and
+        HTML checks as a generated one: (text to show or None when policy refuses it,
+        decisions, notes). Without `passages` no link to an outside URL is kept."""
+        review = Review(text, {"guards": GUARD_RULES_VERSION, "passages": list(passages)})
         self._scrub(review)
         return (None if review.refusals else review.text), review.decisions, review.notes
 

@@ -7,6 +7,7 @@
   their text and lose the link;
 - markdown images are replaced by their alt text: an image URL can carry data out of the
   page (tracking pixel) or break out of its attribute.
+Links to outside URLs are links.py's job (it runs first); this is about what would execute.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import html
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
+
+from assistant.guards.links import markdown_links
 
 # What an HTML parser would open as markup: "<x", "</x", "<!", "<?" (not "a < b").
 TAG_LIKE = re.compile(r"<(?:/?[A-Za-z]|[!?])")
@@ -60,45 +63,16 @@ def link_is_safe(target: str) -> bool:
     return decoded.startswith(SAFE_SCHEMES)
 
 
-def _markdown_links(text: str):
-    """Yield (start, end, is_image, label, target) for [label](target) and ![alt](target)."""
-    i = 0
-    while True:
-        open_bracket = text.find("[", i)
-        if open_bracket < 0:
-            return
-        close = text.find("](", open_bracket)
-        newline = text.find("\n", open_bracket)
-        if close < 0 or (0 <= newline < close):
-            i = open_bracket + 1
-            continue
-        depth, j = 1, close + 2
-        while j < len(text) and depth:
-            if text[j] == "(":
-                depth += 1
-            elif text[j] == ")":
-                depth -= 1
-            j += 1
-        if depth:
-            return
-        is_image = open_bracket > 0 and text[open_bracket - 1] == "!"
-        start = open_bracket - 1 if is_image else open_bracket
-        label = text[open_bracket + 1:close]
-        target = text[close + 2:j - 1].strip()
-        yield start, j, is_image, label, target
-        i = j
-
-
 def make_inert(text: str) -> InertResult:
     result = InertResult(text)
     out, cursor = [], 0
-    for start, end, is_image, label, target in _markdown_links(text):
+    for start, end, is_image, label, target in markdown_links(text):
         if is_image:
             out.append(text[cursor:start])
             alt = label.strip() or "image"
             out.append(f"{alt} (image removed)")
             result.images += 1
-        elif not link_is_safe(target.split()[0] if target.split() else target):
+        elif not link_is_safe(target):
             out.append(text[cursor:start])
             out.append(label)
             result.unsafe_links += 1

@@ -1,6 +1,6 @@
 """guardrails-ai validators (`@register_validator`): thin wrappers around the plain checks of
 this package (pii.py, secret_keys.py, injection.py, abuse.py, citations.py, grounding.py,
-leakage.py, html_safety.py, length.py).
+leakage.py, links.py, html_safety.py, length.py).
 
 Each validator returns a FailResult whose error message is safe to log (kinds and counts,
 never the matched value), whose fix_value is the repaired text where a repair exists, and
@@ -18,7 +18,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from assistant.guards import abuse, citations, grounding, html_safety, length, pii, secret_keys
+from assistant.guards import (
+    abuse,
+    citations,
+    grounding,
+    html_safety,
+    length,
+    links,
+    pii,
+    secret_keys,
+)
 from assistant.guards.injection import (
     InjectionDetector,
     describe_injection,
@@ -187,6 +196,19 @@ class SystemPromptLeak(_Check):
         if not result.leaked:
             return PassResult()
         return FailResult(error_message=f"answer reproduces the system prompt: {result.how}")
+
+
+@register_validator(name="assistant/source_links", data_type="string")
+class SourceLinks(Validator):
+    """Links and images only to URLs that appear in the passages the text cites (metadata
+    "passages"); the fix keeps each other link's text and drops its URL."""
+
+    def validate(self, value: Any, metadata: dict) -> ValidationResult:
+        sources = links.cited_sources(value, metadata.get("passages", []))
+        metadata["links"] = result = links.remove_outside_links(value, sources)
+        if not result.changed:
+            return PassResult()
+        return FailResult(error_message=result.summary(), fix_value=result.text)
 
 
 @register_validator(name="assistant/html", data_type="string")
