@@ -22,6 +22,8 @@ import httpx
 from assistant.base_models import ModelUnavailable
 from assistant.generator import Generation
 
+CUT_SHORT = ("(llama.cpp's server drops a running answer when another request arrives, unless "
+             "it is started with --interrupt_requests False.)")
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 300.0  # a long answer on a busy server
 
@@ -106,12 +108,14 @@ class ServerGenerator:
                 yield from self._read_events(response, generation)
         except httpx.HTTPError as err:
             raise ModelUnavailable(f"The model server at {self.base} failed mid-answer "
-                                   f"({type(err).__name__}: {err}).") from err
+                                   f"({type(err).__name__}: {err}). {CUT_SHORT}") from err
 
     @staticmethod
     def _read_events(response: httpx.Response, generation: Generation) -> Iterator[str]:
         """Content pieces from the server-sent events; leaving early closes the response,
-        which tells the server to stop."""
+        which tells the server to stop. An answer must end with a finish reason (stop,
+        length): one that ends without is a cut, not a short answer."""
+        finish = None
         for line in response.iter_lines():
             if generation.stop_event.is_set():
                 return
@@ -119,15 +123,20 @@ class ServerGenerator:
                 continue
             data = line[len("data:"):].strip()
             if data == "[DONE]":
-                return
+                break
+            if not data:
+                continue
             chunk = json.loads(data)
             usage = chunk.get("usage")
             if usage:
                 generation.prompt_tokens = usage.get("prompt_tokens", 0)
                 generation.completion_tokens = usage.get("completion_tokens", 0)
             for choice in chunk.get("choices") or []:
+                finish = choice.get("finish_reason") or finish
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     if not usage:
                         generation.completion_tokens += 1
                     yield text
+        if finish is None and not generation.stop_event.is_set():
+            raise ModelUnavailable(f"The model server ended the answer early. {CUT_SHORT}")

@@ -119,3 +119,17 @@ def test_a_turn_whose_server_is_down_says_so_and_is_logged(handbook_pipeline):
                                              answer_anyway=True))
     assert turn.refused and turn.reason == MODEL_UNAVAILABLE and "not reachable" in turn.answer
     assert handbook_pipeline.log.turn(turn.turn_id)["reason"] == MODEL_UNAVAILABLE
+
+
+@pytest.mark.slow
+def test_an_answer_the_server_cuts_short_is_not_taken_for_a_whole_one(model_server):
+    """This server runs with llama.cpp's default --interrupt_requests True: a second request
+    cuts the first answer short, and the first generation says so instead of ending quietly
+    as if the model had finished."""
+    first = ServerGenerator(model_server).stream(MESSAGES, max_new_tokens=400)
+    pieces = iter(first)
+    next(pieces)  # the first answer is being written
+    second = ServerGenerator(model_server).stream(MESSAGES, max_new_tokens=4)
+    assert list(second)  # answered
+    with pytest.raises(ModelUnavailable, match="interrupt_requests False"):
+        list(pieces)
