@@ -51,7 +51,7 @@ def counting_download(*a, **k):
     return False
 nltk.download = counting_download
 environment = dict(os.environ)
-import assistant.guards as g
+import assistant.guards.guards as g
 from guardrails.settings import settings
 from guardrails.utils.hub_telemetry_utils import HubTelemetry
 after_import = {"environ": dict(os.environ) == environment,

@@ -18,6 +18,7 @@ from assistant.offline import enforce_offline
 def serve(host: str, port: int):
     """Start the chat app in the browser (first start prepares the model and the index)."""
     from assistant.cli import open_pipeline, progress
+    from assistant.guards import pii_presidio
     from assistant.runtime import warm_up
     from ui.app import launch
 
@@ -26,6 +27,8 @@ def serve(host: str, port: int):
     checker = getattr(pipeline.guards, "checker", None)
     if checker is not None:  # load the support check now, not on the first answer
         checker.judge("Warm-up.", "Warm-up.")
+    if pipeline.guards is not None:  # and the PII analyzer (about 0.7 s)
+        pii_presidio.warm_up()
     launch(pipeline, host=host, port=port)
 
 

@@ -1,7 +1,19 @@
-"""Personal data recognisers: e-mail, phone, payment card (Luhn), IBAN (mod-97), US SSN, UK NINO.
+"""Personal data in a message: find it (`find_pii`) and replace it with placeholders.
 
-Each recogniser finds candidate spans with a regular expression and keeps only those that pass
-its checksum or format rules, so look-alikes (order numbers, ISBNs, dates, versions) stay.
+Three layers, merged (overlapping findings become one, the most specific kind names it):
+1. This module's recognisers: e-mail (also "name[at]host[dot]com"), phone (international,
+   North American and trunk-prefix formats, with an extension: x514, ext. 12), payment card
+   (Luhn and an issuer prefix), IBAN (mod-97), US SSN, UK NINO. Checksums and format rules keep
+   look-alikes (order numbers, ISBNs, dates, versions) out.
+2. Microsoft Presidio's analyzer, offline (pii_presidio.py): identifiers that only their
+   context words give away: ITIN, passport, bank account and driver's licence numbers, phone
+   numbers in national formats after "Phone:"/"call me on", IP addresses, and card-shaped
+   numbers after a card word even when they fail Luhn (a mistyped card number still discloses
+   the rest of its digits; "card" is what tells it from an order or tracking number).
+3. Person names after a cue only ("my name is", "Name:", "Dear Ms.", "patient"): pii_names.py
+   says why names are not redacted everywhere.
+
+The guards redact with these before the cache, the model and the log see a message.
 """
 
 from __future__ import annotations
@@ -9,10 +21,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.guards import pii_names, pii_presidio
+
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "email", "phone", "card", "iban", "ssn", "nino", or a secret kind
+    kind: str  # a key of LABELS, or a secret kind (secret_keys.py)
     start: int
     end: int
     label: str  # the placeholder that replaces it, e.g. "[EMAIL]"
@@ -86,47 +100,63 @@ _CARD_PREFIX = re.compile(r"^(4|5[0-9]|2[2-7]|3[4-9]|30[0-5]|6)")
 
 # -- patterns --------------------------------------------------------------------------------
 
+# "john.doe[AT]example[DOT]com", "john.doe (at) example.com", "jane at example dot org"
+_AT = r"(?:\s*[\[({]\s*at\s*[\])}]\s*|@)"
+_DOT = r"(?:\s*[\[({]\s*dot\s*[\])}]\s*|\.)"
+EMAIL_OBFUSCATED = re.compile(
+    rf"(?i)(?<![\w.+-])[a-z0-9][\w.+-]*{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)*{_DOT}[a-z]{{2,24}}\b"
+    r"|(?<![\w.+-])[a-z0-9][\w.+-]*\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*\s+dot\s+"
+    r"(?:com|org|net|edu|gov|io|co|uk|de|fr|nl|es|it|info|me)\b"
+)
 EMAIL = re.compile(
     r"(?<![\w.+'-])[A-Za-z0-9](?:[A-Za-z0-9._%+'-]{0,62}[A-Za-z0-9_%+-])?"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b"
 )
-IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?\b")
+IBAN = re.compile(
+    r"\b(?:[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?"
+    r"|[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,4})?)\b"
+)
 CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])")
 SSN = re.compile(r"(?<![\d-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\d-])")
 SSN_LABELLED = re.compile(
     r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is|:|#)?\s*(\d{3})(\d{2})(\d{4})\b"
 )
 NINO = re.compile(r"\b([A-Z]{2}) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])\b")
+# An extension after a phone number: +1-878-448-0184x514, 555-0100 ext. 12
+_EXT = r"(?:\s?(?i:x|ext\.?|extension)\s?\d{1,5})?"
 PHONE_INTERNATIONAL = re.compile(
-    r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){1,6}(?![\w-])"
+    r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){1,6}" + _EXT + r"(?!\w|-\d)"
 )
 PHONE_NORTH_AMERICA = re.compile(
-    r"(?<![\w-])(?:\(\d{3}\)\s?|\d{3}[.\- ])\d{3}[.\- ]\d{4}(?![\w-])"
+    r"(?<![\w-])(?:001[.\- ])?(?:\(\d{3}\)\s?|\d{3}[.\- ])\d{3}[.\- ]\d{4}" + _EXT + r"(?!\w|-\d)"
 )
+# Mainland China mobile numbers: 11 digits, 13x-19x.
+PHONE_CN_MOBILE = re.compile(r"(?<![\w+.-])1[3-9]\d{9}(?![\w-])")
 PHONE_LOCAL_US = re.compile(r"(?<![\w-])\d{3}-\d{4}(?![\w-])")
 # National formats with a trunk prefix 0 (UK 07700 900461, 020 7946 0123; DE 0151 23456789).
 PHONE_TRUNK = re.compile(
     r"(?<![\w.-])0\d{2,4}(?:[ /-]?\d{2,4}){1,3}(?!\w|[.-]\w)"
 )
 
-LABELS = {
-    "email": "[EMAIL]",
-    "phone": "[PHONE]",
-    "card": "[CARD]",
-    "iban": "[IBAN]",
-    "ssn": "[SSN]",
-    "nino": "[NI_NUMBER]",
-}
-
-# Plain-English names for messages (singular, plural).
-NAMES = {
-    "email": ("an email address", "email addresses"),
-    "phone": ("a phone number", "phone numbers"),
-    "card": ("a card number", "card numbers"),
-    "iban": ("a bank account number (IBAN)", "bank account numbers (IBANs)"),
-    "ssn": ("a social security number", "social security numbers"),
-    "nino": ("a National Insurance number", "National Insurance numbers"),
-}
+# kind | placeholder | plain-English name for messages: singular | plural
+_KIND_TABLE = """
+email | [EMAIL] | an email address | email addresses
+phone | [PHONE] | a phone number | phone numbers
+card | [CARD] | a card number | card numbers
+iban | [IBAN] | a bank account number (IBAN) | bank account numbers (IBANs)
+ssn | [SSN] | a social security number | social security numbers
+nino | [NI_NUMBER] | a National Insurance number | National Insurance numbers
+itin | [TAX_ID] | a taxpayer ID (ITIN) | taxpayer IDs (ITINs)
+bank_account | [BANK_ACCOUNT] | a bank account number | bank account numbers
+passport | [PASSPORT] | a passport number | passport numbers
+driver_license | [DRIVER_LICENSE] | a driver's licence number | driver's licence numbers
+ip | [IP_ADDRESS] | an IP address | IP addresses
+crypto | [CRYPTO_WALLET] | a crypto wallet address | crypto wallet addresses
+person | [NAME] | a person's name | people's names
+"""
+_ROWS = [[cell.strip() for cell in line.split("|")] for line in _KIND_TABLE.strip().splitlines()]
+LABELS = {kind: label for kind, label, _, _ in _ROWS}
+NAMES = {kind: (one, many) for kind, _, one, many in _ROWS}
 
 
 def _digits(s: str) -> str:
@@ -179,6 +209,8 @@ def _find_phones(text: str):
         yield m.start(), m.end()
     for m in PHONE_LOCAL_US.finditer(text):
         yield m.start(), m.end()
+    for m in PHONE_CN_MOBILE.finditer(text):
+        yield m.start(), m.end()
     for m in PHONE_TRUNK.finditer(text):
         candidate = m.group()
         # at least one separator-free run of digits after the trunk prefix, 9-12 digits in all
@@ -191,6 +223,8 @@ def _find_phones(text: str):
 
 def _find_emails(text: str):
     for m in EMAIL.finditer(text):
+        yield m.start(), m.end()
+    for m in EMAIL_OBFUSCATED.finditer(text):
         yield m.start(), m.end()
 
 
@@ -206,17 +240,39 @@ RECOGNISERS = (
 )
 
 
-def find_pii(text: str) -> list[Finding]:
-    """Non-overlapping findings, earliest recogniser wins an overlap."""
-    taken: list[tuple[int, int]] = []
-    findings: list[Finding] = []
-    for kind, finder in RECOGNISERS:
+# Presidio's kinds rank after this module's, most specific first (911-70-1234 is an ITIN,
+# which Presidio's SSN recogniser also matches); names last.
+PRESIDIO_RANK = ("card", "iban", "itin", "passport", "driver_license", "bank_account", "ssn",
+                 "nino", "crypto", "ip", "phone")
+
+
+def _candidates(text: str):
+    """(rank, kind, start, end) from all three layers."""
+    for rank, (kind, finder) in enumerate(RECOGNISERS):
         for start, end in finder(text):
-            if any(start < e and s < end for s, e in taken):
-                continue
-            taken.append((start, end))
-            findings.append(Finding(kind, start, end, LABELS[kind]))
-    return sorted(findings, key=lambda f: f.start)
+            yield rank, kind, start, end
+    base = len(RECOGNISERS)
+    for kind, start, end in pii_presidio.findings(text):
+        yield base + PRESIDIO_RANK.index(kind), kind, start, end
+    for start, end in pii_names.find_names(text):
+        yield base + len(PRESIDIO_RANK), "person", start, end
+
+
+def find_pii(text: str) -> list[Finding]:
+    """Non-overlapping findings in text order. Overlapping candidates are merged into one
+    finding over their union, named by the best-ranked kind among them."""
+    merged: list[list] = []  # [rank, kind, start, end]
+    for rank, kind, start, end in sorted(_candidates(text), key=lambda c: (c[2], c[0])):
+        if start >= end:
+            continue
+        if merged and start < merged[-1][3]:
+            last = merged[-1]
+            last[3] = max(last[3], end)
+            if rank < last[0]:
+                last[0], last[1] = rank, kind
+            continue
+        merged.append([rank, kind, start, end])
+    return [Finding(kind, start, end, LABELS[kind]) for _, kind, start, end in merged]
 
 
 def apply_redactions(text: str, findings: list[Finding]) -> str:
