@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from assistant.llama_generator import LlamaCppGenerator
 from assistant.log import ConversationLog
 from assistant.model_store import ensure_hf_model
 from assistant.pipeline import Pipeline
+from assistant.server_generator import ServerGenerator
 from assistant.vectorstore import KnowledgeIndex
 
 
@@ -118,6 +120,10 @@ def gguf_path(settings: Settings, progress: Callable[[str], None] = print) -> Pa
 def make_generator(settings: Settings, progress: Callable[[str], None] = print):
     """The configured runtime over the configured model and adapter; an UnavailableGenerator
     (which says what to do) when the model cannot be found or prepared."""
+    if settings.llm_url:
+        # The server applies its own adapter; only an explicitly chosen one is asked for.
+        return ServerGenerator(settings.llm_url, adapter=settings.adapter,
+                               api_key=os.environ.get("ASSISTANT_LLM_API_KEY"))
     try:
         name = model_name(settings)
         adapter_dir = resolve_adapter(settings, progress)
@@ -147,23 +153,27 @@ def warm_up(generator, progress: Callable[[str], None] = print) -> None:
         progress(f"WARNING: {err}")
 
 
-def make_guards():
+def make_guards(embeddings=None, support_check: bool = True):
+    """The guards over `embeddings` (MiniLM when None), with the shipped support checker when
+    support_check and its adapter is installed; else support is read from word overlap."""
     from assistant.embeddings import load_embeddings
     from assistant.guards.guards import Guards
     from assistant.guards.support import SupportChecker
     from assistant.prompt import SYSTEM_PROMPT
 
-    checker = SupportChecker()
-    return Guards(SYSTEM_PROMPT, embed_fn=load_embeddings().embed_documents,
-                  checker=checker if checker.available else None)
+    embeddings = embeddings if embeddings is not None else load_embeddings()
+    checker = SupportChecker() if support_check else None
+    return Guards(SYSTEM_PROMPT, embed_fn=embeddings.embed_documents,
+                  checker=checker if checker and checker.available else None)
 
 
-def make_cache(settings: Settings):
+def make_cache(settings: Settings, embeddings=None):
     from assistant.embeddings import load_embeddings
     from assistant.semantic_cache import SemanticCache
 
+    embeddings = embeddings if embeddings is not None else load_embeddings()
     kwargs = {"threshold": settings.cache_threshold} if settings.cache_threshold else {}
-    return SemanticCache(settings.cache_dir, embed_fn=load_embeddings().embed_query, **kwargs)
+    return SemanticCache(settings.cache_dir, embed_fn=embeddings.embed_query, **kwargs)
 
 
 def open_assistant(
@@ -173,16 +183,20 @@ def open_assistant(
     generator=None,
     with_guards: bool = True,
     with_cache: bool = True,
+    embeddings=None,
 ) -> Pipeline:
-    """Everything one process needs; first start converts the model and indexes the handbook."""
+    """Everything one process needs; first start converts the model and indexes the handbook.
+    `embeddings` (MiniLM when None) serve the index, the guards and the cache alike."""
     settings = settings or Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
     log = ConversationLog(settings.db_path)
-    index = KnowledgeIndex(settings.chroma_dir, settings.collection)
+    index = KnowledgeIndex(settings.chroma_dir, settings.collection, embeddings)
     if with_handbook:
         ingest_handbook(index, progress)
     if generator is None:
         generator = make_generator(settings, progress)
-    guards = make_guards() if with_guards and settings.guards else None
-    cache = make_cache(settings) if with_cache and settings.cache_threshold != 1.0 else None
+    embeddings = index.embeddings
+    guards = make_guards(embeddings) if with_guards and settings.guards else None
+    cache = (make_cache(settings, embeddings)
+             if with_cache and settings.cache_threshold != 1.0 else None)
     return Pipeline(settings, index, generator, log, guards=guards, cache=cache)

@@ -36,14 +36,16 @@ def chroma_client(persist_dir: Path):
 class KnowledgeIndex:
     """One Chroma collection of chunks, with the document manifest kept in chunk metadata."""
 
-    def __init__(self, persist_dir: Path, collection: str):
+    def __init__(self, persist_dir: Path, collection: str, embeddings=None):
+        """`embeddings`: a LangChain Embeddings; MiniLM (load_embeddings) when None. One
+        collection must be written and searched with one embedder."""
         from langchain_chroma import Chroma
 
         self.client = chroma_client(persist_dir)
         # Chroma's own database file: any write, by any process, changes its mtime or size.
         self._database = Path(persist_dir) / "chroma.sqlite3"
         self._version: tuple[tuple | None, str] | None = None
-        self.embeddings = load_embeddings()
+        self.embeddings = embeddings if embeddings is not None else load_embeddings()
         # embedding_function=None: Chroma's default function would download a model.
         self.collection = self.client.get_or_create_collection(
             name=collection, embedding_function=None, metadata=COSINE

@@ -106,7 +106,11 @@ def contamination_warning(generator) -> str | None:
             "dev-tiny is a subset of dev, so this is not a held-out score (use --adapter none).")
 
 
-def item_scores(result, gold: bool, base: dict) -> dict:
+def item_scores(result, gold: bool, k: int) -> dict:
+    """BoolQ's scores of one item; the replay scores it shares need no support check."""
+    from evals.scoring import score_item
+
+    base = score_item(result, k, judge_correctness=False)
     predicted = None if result.refused else parse_yes_no(result.answer)
     answered = not result.refused
     return {
@@ -123,20 +127,20 @@ def item_scores(result, gold: bool, base: dict) -> dict:
 
 def run_boolq(store, settings, wheel=None, split: str = "dev-tiny", limit: int | None = None,
               name: str = "", system_prompt: str | None = None, progress=print,
-              generator=None) -> str:
-    """Index the split's passages, ask its questions through the pipeline, store the run."""
+              generator=None, embeddings=None) -> str:
+    """Index the split's passages (embedded by `embeddings`, MiniLM when None), ask, store."""
     from collections import Counter
 
     from assistant.pipeline import Pipeline
     from assistant.runtime import make_generator
     from assistant.vectorstore import KnowledgeIndex
     from evals.replay import SystemPromptOverride, replay, run_info
-    from evals.scoring import aggregate_scores, score_item
+    from evals.scoring import aggregate_scores
     from evals.store import ItemRow
 
     items, dataset, digest = load_boolq(wheel, split)
     settings = settings.with_changes(collection=collection_name(split))
-    index = KnowledgeIndex(settings.chroma_dir, settings.collection)
+    index = KnowledgeIndex(settings.chroma_dir, settings.collection, embeddings)
     written = index_passages(index, items)  # all passages: the others are distractors
     if written:
         progress(f"Indexed {written} BoolQ passages into collection {settings.collection}.")
@@ -148,7 +152,7 @@ def run_boolq(store, settings, wheel=None, split: str = "dev-tiny", limit: int |
     asked = [GoldenItem(i.id, question_text(i), "", (i.id,), True) for i in items]
     start = time.monotonic()
     results = replay(pipeline, asked)
-    per_item = [item_scores(r, item.answer, score_item(r, settings.top_k))
+    per_item = [item_scores(r, item.answer, settings.top_k)
                 for r, item in zip(results, items, strict=True)]
     rows = [ItemRow(item.id, r.question, "yes" if item.answer else "no", r.answer, scores,
                     {**r.to_dict(), "title": item.title, "passage": item.passage})

@@ -158,8 +158,9 @@ def candidate_settings(settings: Settings, adapter: str | None = None, top_k: in
 
 
 def build_pipeline(settings: Settings, system_prompt: str | None = None, generator=None,
-                   progress=None) -> Pipeline:
-    """The app's pipeline for these settings, with the turn log switched off."""
+                   progress=None, embeddings=None) -> Pipeline:
+    """The app's pipeline for these settings, with the turn log switched off; `generator` and
+    `embeddings` default to the configured model and MiniLM."""
     from assistant.runtime import make_generator, open_assistant
 
     def say(message: str) -> None:
@@ -170,7 +171,8 @@ def build_pipeline(settings: Settings, system_prompt: str | None = None, generat
         generator = make_generator(settings, progress)
     if system_prompt:
         generator = SystemPromptOverride(generator, system_prompt)
-    pipeline = open_assistant(settings, progress=progress, generator=generator)
+    pipeline = open_assistant(settings, progress=progress, generator=generator,
+                              embeddings=embeddings)
     pipeline.log = None  # replays are eval runs, not user conversations
     return pipeline
 
@@ -274,18 +276,19 @@ def run_info(pipeline: Pipeline, kind: str, name: str, dataset: str, dataset_has
 
 
 def record_replay(store, info, results: list[ItemResult], embed=None, k: int = 5,
-                  duration_ms: int = 0) -> str:
-    """Score the results, store them as one run, return its id."""
+                  duration_ms: int = 0, checker=None) -> str:
+    """Score the results (answered_wrong by `checker`, the shipped one when None), store them
+    as one run, return its id."""
     from evals.scoring import score_run
     from evals.store import ItemRow
 
-    summary, per_item = score_run(results, k, embed)
+    summary, per_item = score_run(results, k, embed, checker)
     rows = [ItemRow(r.id, r.question, r.reference, r.answer, scores, r.to_dict())
             for r, scores in zip(results, per_item, strict=True)]
     return store.save_run(info, summary, rows, duration_ms)
 
 
-def rescore_run(store, run_id: str, embed=None) -> str:
+def rescore_run(store, run_id: str, embed=None, checker=None) -> str:
     """Score a stored replay run's answers again with the current metrics, as a new run."""
     from evals.scoring import metric_versions
     from evals.store import RunInfo
@@ -300,4 +303,4 @@ def rescore_run(store, run_id: str, embed=None) -> str:
                    metric_versions=metric_versions(),
                    config={**run["config"], "rescored_from": run_id})
     return record_replay(store, info, results, embed, k=run["config"].get("top_k", 5),
-                         duration_ms=run["duration_ms"])
+                         duration_ms=run["duration_ms"], checker=checker)

@@ -98,8 +98,9 @@ def reference_scores(answer: str, reference: str) -> dict[str, float]:
 
 
 def score_item(r: ItemResult, k: int = 5, embed: EmbedFn | None = None,
-               judge_correctness: bool = True) -> dict:
-    """Every applicable score of one item; see the module docstring for which apply when."""
+               judge_correctness: bool = True, checker=None) -> dict:
+    """Every applicable score of one item; see the module docstring for which apply when.
+    `checker` judges answered_wrong (the shipped support checker when None)."""
     scores: dict = dict.fromkeys(
         ["exact_match", "token_f1", "bleu", "chrf", "rouge_l", "hit_at_k", "reciprocal_rank",
          "groundedness", "citation_precision", "answer_relevance", "cites_gold_source",
@@ -119,7 +120,8 @@ def score_item(r: ItemResult, k: int = 5, embed: EmbedFn | None = None,
     if r.answerable is not None:
         scores["refusal_correct"] = float(r.refused == (not r.answerable))
     scores["refused"] = float(r.refused)
-    scores["answered_wrong"] = correctness.answered_wrong(r) if judge_correctness else None
+    scores["answered_wrong"] = (correctness.answered_wrong(r, checker) if judge_correctness
+                                else None)
     scores["quoted"] = float(r.answer_path == "quoted")
     scores["duration_ms"] = r.duration_ms if r.first_token_ms is not None else None
     scores["first_token_ms"] = r.first_token_ms
@@ -158,12 +160,12 @@ def aggregate_scores(per_item: list[dict], names: list[str] | None = None) -> di
     return out
 
 
-def score_run(results: list[ItemResult], k: int = 5,
-              embed: EmbedFn | None = None) -> tuple[dict, list[dict]]:
+def score_run(results: list[ItemResult], k: int = 5, embed: EmbedFn | None = None,
+              checker=None) -> tuple[dict, list[dict]]:
     """(summary, per-item scores) of replayed items: metric means with CIs, corpus BLEU/chrF."""
     from evals.replay import summarize
 
-    per_item = [score_item(r, k, embed) for r in results]
+    per_item = [score_item(r, k, embed, checker=checker) for r in results]
     summary = {
         "metrics": aggregate_scores(per_item),
         "corpus": corpus_scores(results),

@@ -1,3 +1,4 @@
+import functools
 import os
 from pathlib import Path
 
@@ -10,9 +11,51 @@ enforce_offline()
 import pytest  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
-from tests.fakes import ScriptedGenerator  # noqa: E402
+from tests.fakes import (  # noqa: E402
+    FAKE_MIN_RELEVANCE,
+    FakeEmbeddings,
+    ScriptedGenerator,
+    WordSupportChecker,
+)
 
 HERE = Path(__file__).parent
+REAL_WEIGHTS = ("real weights in a fast test: mark it slow or use the fake embedder "
+                "(tests/fakes.py FakeEmbeddings; make_guards(..., support_check=False))")
+_running = {"slow": False}  # whether the test being set up or run is marked slow
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _running["slow"] = item.get_closest_marker("slow") is not None
+
+
+def _slow_only(load):
+    """`load`, refused (pytest.fail: an `except Exception` in the code under test cannot hide it)
+    unless the running test is marked slow."""
+
+    @functools.wraps(load)
+    def guarded(*args, **kwargs):
+        if not _running["slow"]:
+            pytest.fail(f"{load.__qualname__}: {REAL_WEIGHTS}")
+        return load(*args, **kwargs)
+
+    return guarded
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_weights_only_in_slow_tests():
+    """MiniLM (the embeddings, and the support checker built on it) loads only in slow tests,
+    also when a session fixture loads it on behalf of the test that first needs it."""
+    from assistant import embeddings, vectorstore
+    from assistant.guards.support import SupportChecker
+
+    load_embeddings = _slow_only(embeddings.load_embeddings)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(embeddings, "load_embeddings", load_embeddings)
+        patch.setattr(vectorstore, "load_embeddings", load_embeddings)
+        patch.setattr(embeddings, "embedding_model_dir", _slow_only(embeddings.embedding_model_dir))
+        patch.setattr(SupportChecker, "_load", _slow_only(SupportChecker._load))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -31,29 +74,68 @@ def settings(isolated_home) -> Settings:
     return Settings.from_env()
 
 
-@pytest.fixture(scope="session")
-def shared_home(tmp_path_factory) -> Path:
-    """An ASSISTANT_HOME with the handbook indexed, built once per test session."""
+def _indexed_home(home: Path, embeddings) -> Path:
     from assistant.runtime import open_assistant
 
-    home = tmp_path_factory.mktemp("shared-home")
     settings = Settings.from_env().with_changes(home=home)
-    open_assistant(settings, progress=lambda m: None, generator=ScriptedGenerator())
+    open_assistant(settings, progress=lambda m: None, generator=ScriptedGenerator(),
+                   with_guards=False, with_cache=False, embeddings=embeddings)
     return home
 
 
-@pytest.fixture
-def handbook_pipeline(shared_home, tmp_path):
-    """A pipeline over the real indexed handbook (real Chroma, real embeddings, real SQLite log)
-    with a scripted generator; each test gets a fresh log."""
+def _pipeline(home: Path, embeddings, log_path: Path, **changes):
     from assistant.log import ConversationLog
     from assistant.pipeline import Pipeline
     from assistant.vectorstore import KnowledgeIndex
 
-    settings = Settings.from_env().with_changes(home=shared_home)
-    index = KnowledgeIndex(settings.chroma_dir, settings.collection)
-    log = ConversationLog(tmp_path / "logs.db")
-    return Pipeline(settings, index, ScriptedGenerator(), log)
+    settings = Settings.from_env().with_changes(home=home, **changes)
+    index = KnowledgeIndex(settings.chroma_dir, settings.collection, embeddings)
+    return Pipeline(settings, index, ScriptedGenerator(), ConversationLog(log_path))
+
+
+@pytest.fixture(scope="session")
+def fake_embeddings() -> FakeEmbeddings:
+    return FakeEmbeddings()
+
+
+@pytest.fixture(scope="session")
+def shared_home(tmp_path_factory, fake_embeddings) -> Path:
+    """An ASSISTANT_HOME with the handbook indexed by the fake embedder, built once per test
+    session: open its index with `fake_embeddings` (MiniLM's index is real_shared_home)."""
+    return _indexed_home(tmp_path_factory.mktemp("shared-home"), fake_embeddings)
+
+
+@pytest.fixture
+def handbook_pipeline(shared_home, fake_embeddings, tmp_path):
+    """A pipeline over the indexed handbook (real Chroma, fake embeddings, real SQLite log),
+    with a scripted generator and the fake's relevance threshold; each test gets a fresh log."""
+    return _pipeline(shared_home, fake_embeddings, tmp_path / "logs.db",
+                     min_relevance=FAKE_MIN_RELEVANCE)
+
+
+@pytest.fixture
+def fake_eval_models(monkeypatch, fake_embeddings):
+    """The `eval` commands and evals.logged build their own embedder, support checker and
+    pipeline, with no parameter to pass fakes through: the three factories they call are
+    replaced by ones that return the fakes."""
+    from evals import correctness, replay, scoring
+
+    monkeypatch.setattr(scoring, "embedder", lambda: fake_embeddings.embed_documents)
+    monkeypatch.setattr(correctness, "shipped_checker", WordSupportChecker)
+    monkeypatch.setattr(replay, "build_pipeline",
+                        functools.partial(replay.build_pipeline, embeddings=fake_embeddings))
+
+
+@pytest.fixture(scope="session")
+def real_shared_home(tmp_path_factory) -> Path:
+    """The handbook indexed with the real MiniLM embeddings: slow tests only."""
+    return _indexed_home(tmp_path_factory.mktemp("real-shared-home"), None)
+
+
+@pytest.fixture
+def real_handbook_pipeline(real_shared_home, tmp_path):
+    """handbook_pipeline with the real MiniLM embeddings and threshold: slow tests only."""
+    return _pipeline(real_shared_home, None, tmp_path / "logs.db")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""The pipeline with the real guards (guardrails-ai) and the real semantic cache (GPTCache):
-refusal policy, redaction before anything is stored, cache hits, scoping and eviction."""
+"""The pipeline with the real guards (guardrails-ai) and the real semantic cache (GPTCache),
+over the fake embedder and without the support model (word overlap): refusal policy,
+redaction before anything is stored, cache hits, scoping and eviction."""
 
 import pytest
 
@@ -7,7 +8,7 @@ from assistant.log import ConversationLog
 from assistant.pipeline import Pipeline, TurnRequest
 from assistant.records import ANSWERED, PROMPT_INJECTION
 from assistant.runtime import make_cache, make_guards
-from tests.fakes import ScriptedGenerator
+from tests.fakes import FAKE_MIN_RELEVANCE, ScriptedGenerator
 
 QUESTION = "What does the brevity penalty in BLEU do?"
 GROUNDED = ("BLEU multiplies the score by a brevity penalty that punishes candidates that are "
@@ -15,18 +16,19 @@ GROUNDED = ("BLEU multiplies the score by a brevity penalty that punishes candid
 
 
 @pytest.fixture(scope="module")
-def guards():
-    return make_guards()
+def guards(fake_embeddings):
+    return make_guards(fake_embeddings, support_check=False)
 
 
 @pytest.fixture
-def defended(shared_home, tmp_path, guards):
+def defended(shared_home, fake_embeddings, tmp_path, guards):
     from assistant.config import Settings
     from assistant.vectorstore import KnowledgeIndex
 
-    settings = Settings.from_env().with_changes(home=shared_home)
-    index = KnowledgeIndex(settings.chroma_dir, settings.collection)
-    cache = make_cache(settings.with_changes(home=tmp_path))
+    settings = Settings.from_env().with_changes(home=shared_home,
+                                                min_relevance=FAKE_MIN_RELEVANCE)
+    index = KnowledgeIndex(settings.chroma_dir, settings.collection, fake_embeddings)
+    cache = make_cache(settings.with_changes(home=tmp_path), fake_embeddings)
     return Pipeline(settings, index, ScriptedGenerator(), ConversationLog(tmp_path / "logs.db"),
                     guards=guards, cache=cache)
 
@@ -113,7 +115,7 @@ def test_redaction_placeholders_stay_out_of_the_search(defended):
                                     "bob.smith@example.com - what is QLoRA?"))
     assert "[CARD]" in turn.question  # what the log keeps is still redacted
     # The search is the one for the bare question; with "[CARD]" and "[EMAIL]" in the query
-    # the best passage scored 0.41, below what answering needs.
+    # MiniLM scored the best passage 0.41, below what answering needs.
     clean = defended.ask(TurnRequest("what is QLoRA?", use_cache=False))
     assert [p.chunk_id for p in turn.passages] == [p.chunk_id for p in clean.passages]
     assert turn.passages[0].score == pytest.approx(clean.passages[0].score, abs=1e-3)

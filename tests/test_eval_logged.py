@@ -1,4 +1,5 @@
-"""Mode 1: scoring logged turns (real SQLite log, turns made by the real pipeline)."""
+"""Mode 1: scoring logged turns (real SQLite log, turns made by the real pipeline over the fake
+embeddings; answered_wrong by the word-overlap support checker)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -14,10 +15,12 @@ from evals.store import EvalStore
 
 
 @pytest.fixture
-def logged_home(handbook_pipeline):
-    """Three logged turns in $ASSISTANT_HOME/logs.db: two answers (rated up / down), a refusal."""
-    settings = Settings.from_env()
+def logged_home(handbook_pipeline, fake_eval_models, monkeypatch):
+    """Three logged turns in $ASSISTANT_HOME/logs.db: two answers (rated up / down), a refusal.
+    The settings (and the CLI's) keep the pipeline's relevance threshold (the fake embedder's)."""
     pipeline = handbook_pipeline
+    monkeypatch.setenv("ASSISTANT_MIN_RELEVANCE", str(pipeline.settings.min_relevance))
+    settings = Settings.from_env()
     pipeline.log = ConversationLog(settings.db_path)
     pipeline.generator.queue("The brevity penalty penalises short candidates [1].",
                              "QLoRA is a cooking recipe [1].")

@@ -1,5 +1,5 @@
-"""Replay through the real pipeline (real Chroma, embeddings, SQLite) with a scripted model,
-and once with the real model (slow)."""
+"""Replay through the real pipeline (real Chroma and SQLite, fake embeddings) with a scripted
+model, and once with the real model and MiniLM (slow)."""
 
 import shutil
 
@@ -17,7 +17,7 @@ from evals.replay import SystemPromptOverride, record_replay, replay, rescore_ru
 from evals.report import write_report
 from evals.store import EvalStore
 from knowledge.golden_sets import GoldenItem, dataset_hash, load_golden
-from tests.fakes import ScriptedGenerator
+from tests.fakes import ScriptedGenerator, WordSupportChecker
 
 ITEMS = [
     GoldenItem("t1", "What does the brevity penalty in BLEU do?",
@@ -47,7 +47,7 @@ def test_replay_scores_stores_and_never_logs(handbook_pipeline):
     store = EvalStore(Settings.from_env().home / "evals.db")
     info = run_info(pipeline, "replay", "t", "inline", dataset_hash(ITEMS))
     assert info.kb_version.startswith("kb-") and info.model == "scripted"
-    run_id = record_replay(store, info, results, embed=None, k=4)
+    run_id = record_replay(store, info, results, embed=None, k=4, checker=WordSupportChecker())
     run = store.run(run_id)
     metrics = run["summary"]["metrics"]
     assert metrics["refusal_correct"]["mean"] == 1.0 and metrics["hit_at_k"]["mean"] == 1.0
@@ -56,7 +56,7 @@ def test_replay_scores_stores_and_never_logs(handbook_pipeline):
     items = store.items(run_id)
     assert items[2]["scores"]["token_f1"] is None and items[0]["scores"]["groundedness"] > 0.3
     assert "<img" in write_report(store, run_id).read_text()
-    rescored = store.run(rescore_run(store, run_id))
+    rescored = store.run(rescore_run(store, run_id, checker=WordSupportChecker()))
     assert rescored["summary"]["metrics"]["token_f1"] == metrics["token_f1"]
 
 
@@ -71,7 +71,8 @@ def test_system_prompt_override_replaces_only_the_system_message():
     assert wrapped.name == "scripted"
 
 
-def test_cli_replay_with_a_candidate_configuration(shared_home, monkeypatch, tmp_path):
+def test_cli_replay_with_a_candidate_configuration(shared_home, fake_eval_models, monkeypatch,
+                                                   tmp_path):
     home = Settings.from_env().home
     shutil.copytree(shared_home / "chroma", home / "chroma")
     monkeypatch.setattr("assistant.runtime.make_generator",
@@ -95,8 +96,8 @@ def test_cli_replay_with_a_candidate_configuration(shared_home, monkeypatch, tmp
 
 
 @pytest.mark.slow
-def test_replay_with_the_real_model_end_to_end(real_model_dir, shared_home):
-    settings = Settings.from_env().with_changes(home=shared_home, max_new_tokens=40)
+def test_replay_with_the_real_model_end_to_end(real_model_dir, real_shared_home):
+    settings = Settings.from_env().with_changes(home=real_shared_home, max_new_tokens=40)
     generator = LocalGenerator(real_model_dir, name="SmolLM2-135M-Instruct")
     pipeline = Pipeline(settings, KnowledgeIndex(settings.chroma_dir, settings.collection),
                         generator, log=None)

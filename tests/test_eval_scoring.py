@@ -7,6 +7,7 @@ from sacrebleu.metrics import BLEU, CHRF
 
 from evals.replay import ItemResult
 from evals.scoring import aggregate, corpus_scores, score_item, strip_markers
+from tests.fakes import WordSupportChecker
 
 PASSAGE_1 = "The brevity penalty penalises candidates that are shorter than the reference."
 PASSAGE_2 = "ROUGE measures recall of n-grams."
@@ -26,6 +27,9 @@ def result(**changes) -> ItemResult:
     return ItemResult(**{**base, **changes})
 
 
+WORDS = WordSupportChecker()  # answered_wrong without the support model (the shipped: slow)
+
+
 def fake_embed(texts):
     table = {"What does the brevity penalty do?": [1.0, 0.0],
              "It penalises short candidates [1].": [1.0, 1.0]}
@@ -33,7 +37,7 @@ def fake_embed(texts):
 
 
 def test_answerable_item_scores_by_hand():
-    scores = score_item(result(), k=4, embed=fake_embed)
+    scores = score_item(result(), k=4, embed=fake_embed, checker=WORDS)
     assert scores["exact_match"] == 0.0
     # answer tokens {it, penalises, short, candidates}; reference {it, penalises, candidates,
     # shorter, than, reference}: 3 in common, P = 3/4, R = 3/6, F1 = 0.6
@@ -67,10 +71,10 @@ def test_unanswerable_refusal_scores():
 
 
 def test_citation_to_an_unsupporting_passage_and_refusal_on_answerable():
-    scores = score_item(result(answer="It penalises short candidates [2]."), k=1)
+    scores = score_item(result(answer="It penalises short candidates [2]."), k=1, checker=WORDS)
     assert scores["citation_precision"] == 0.0 and scores["hit_at_k"] == 0.0
     assert scores["answer_relevance"] is None  # no embedder given
-    refused = score_item(result(refused=True, answer="I cannot find this."), k=4)
+    refused = score_item(result(refused=True, answer="I cannot find this."), k=4, checker=WORDS)
     assert refused["refusal_correct"] == 0.0 and refused["groundedness"] is None
 
 
@@ -90,21 +94,25 @@ def test_aggregate_and_markers():
     assert strip_markers("A [1]. B [2, 3][4] c.") == "A. B c."
 
 
-def test_answered_wrong_reads_the_answer_against_the_reference():
+@pytest.mark.parametrize("checker", [WORDS, pytest.param(None, marks=pytest.mark.slow)],
+                         ids=["word-overlap", "shipped-model"])
+def test_answered_wrong_reads_the_answer_against_the_reference(checker):
     """A true sentence that does not say what the reference says is wrong; a paraphrase of
     the reference is right; an answer to an unanswerable question is wrong; a refusal is not
-    counted (refusal correctness judges it)."""
-    right = score_item(result(answer="It penalises candidates that are shorter than the "
-                                     "reference [1]."), k=4)
+    counted (refusal correctness judges it). None: the shipped support checker."""
+
+    def score(**changes):
+        return score_item(result(**changes), k=4, checker=checker)
+
+    right = score(answer="It penalises candidates that are shorter than the reference [1].")
     assert right["answered_wrong"] == 0.0
-    beside_the_point = score_item(result(answer="ROUGE measures recall of n-grams [2]."), k=4)
+    beside_the_point = score(answer="ROUGE measures recall of n-grams [2].")
     assert beside_the_point["answered_wrong"] == 1.0
-    opposite = score_item(result(answer="It penalises candidates longer than the reference "
-                                        "[1]."), k=4)
+    opposite = score(answer="It penalises candidates longer than the reference [1].")
     assert opposite["answered_wrong"] == 1.0
-    unanswerable = score_item(result(answerable=False, reference=""), k=4)
+    unanswerable = score(answerable=False, reference="")
     assert unanswerable["answered_wrong"] == 1.0
-    refused = score_item(result(refused=True, answer="I cannot find this."), k=4)
+    refused = score(refused=True, answer="I cannot find this.")
     assert refused["answered_wrong"] == 0.0
     assert right["quoted"] == 0.0
-    assert score_item(result(answer_path="quoted"), k=4)["quoted"] == 1.0
+    assert score(answer_path="quoted")["quoted"] == 1.0

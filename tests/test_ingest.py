@@ -1,4 +1,5 @@
-"""knowledge.ingest.ingest_paths against a real Chroma index with the real MiniLM embeddings."""
+"""knowledge.ingest.ingest_paths against a real Chroma index, with the fake embedder (searching
+also with the real MiniLM embeddings: slow)."""
 
 import io
 import itertools
@@ -7,9 +8,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from assistant.embeddings import load_embeddings
 from assistant.vectorstore import KnowledgeIndex
 from knowledge.ingest import ingest_paths
+from tests.fakes import FakeEmbeddings
 
 DOCS = {
     "leave.md": "# Leave\n\nYou get 25 days of paid leave per year.\n\n"
@@ -23,15 +24,18 @@ _collections = itertools.count()
 
 @pytest.fixture(scope="module")
 def chroma_dir(tmp_path_factory) -> Path:
-    """One on-disk Chroma for the module; the embedder is loaded once (it is lru_cached)."""
-    load_embeddings()
+    """One on-disk Chroma for the module."""
     return tmp_path_factory.mktemp("chroma")
 
 
+def new_index(chroma_dir: Path, embeddings) -> KnowledgeIndex:
+    """A fresh collection in the shared Chroma directory (MiniLM when embeddings is None)."""
+    return KnowledgeIndex(chroma_dir, f"test-{next(_collections)}", embeddings)
+
+
 @pytest.fixture
-def index(chroma_dir) -> KnowledgeIndex:
-    """A fresh collection per test in the shared Chroma directory."""
-    return KnowledgeIndex(chroma_dir, f"test-{next(_collections)}")
+def index(chroma_dir, fake_embeddings) -> KnowledgeIndex:
+    return new_index(chroma_dir, fake_embeddings)
 
 
 @pytest.fixture
@@ -69,7 +73,12 @@ def test_directory_is_indexed(index, docs_dir):
         assert document == text[metadata["start"]:metadata["end"]]
 
 
-def test_indexed_text_is_searchable(index, docs_dir):
+@pytest.mark.parametrize("embeddings", [
+    pytest.param(FakeEmbeddings(), id="fake"),
+    pytest.param(None, marks=pytest.mark.slow, id="minilm"),
+])
+def test_indexed_text_is_searchable(chroma_dir, embeddings, docs_dir):
+    index = new_index(chroma_dir, embeddings)
     ingest_paths(index, [docs_dir])
     (best, relevance), *_ = index.search("where do I upload receipts?", k=3)
     assert best.metadata["source"] == "expenses.md"

@@ -23,8 +23,8 @@ def generator(real_model_dir):
 
 
 @pytest.fixture
-def pipeline(shared_home, generator, tmp_path):
-    settings = Settings.from_env().with_changes(home=shared_home, max_new_tokens=40)
+def pipeline(real_shared_home, generator, tmp_path):
+    settings = Settings.from_env().with_changes(home=real_shared_home, max_new_tokens=40)
     index = KnowledgeIndex(settings.chroma_dir, settings.collection)
     return Pipeline(settings, index, generator, ConversationLog(tmp_path / "logs.db"))
 
@@ -50,7 +50,7 @@ def test_real_pipeline_refuses_off_topic_questions(pipeline):
 
 
 def test_lora_adapter_from_the_data_directory_is_loaded_and_logged(real_model_dir, tmp_path,
-                                                                   shared_home):
+                                                                   real_shared_home):
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -62,7 +62,7 @@ def test_lora_adapter_from_the_data_directory_is_loaded_and_logged(real_model_di
     adapter_dir = tmp_path / "home" / "adapters" / "test-adapter"
     get_peft_model(base, config).save_pretrained(adapter_dir)
 
-    settings = Settings.from_env().with_changes(home=shared_home, max_new_tokens=12)
+    settings = Settings.from_env().with_changes(home=real_shared_home, max_new_tokens=12)
     plain = LocalGenerator(real_model_dir, name="base")
     adapted = LocalGenerator(real_model_dir, adapter_dir, name="base")
     messages = [{"role": "user", "content": "Say hello."}]

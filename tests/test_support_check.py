@@ -1,7 +1,9 @@
 """The support check in the output guard, and quoting instead of withholding.
 
 The logic is tested with a rule-based checker; the shipped cross-encoder is tested on the
-failures that motivated it (reversed definitions, borrowed words) and through the pipeline."""
+failures that motivated it (reversed definitions, borrowed words) and through the pipeline,
+which runs fast with the fake embedder and word overlap, and with MiniLM and the shipped checker
+(slow)."""
 
 import pytest
 
@@ -18,6 +20,7 @@ from assistant.guards.support import (
 from assistant.prompt import SYSTEM_PROMPT
 from assistant.quoting import best_quotes, quoted_answer
 from assistant.records import Passage
+from tests.fakes import WordSupportChecker
 
 CONTEXT = Passage(1, "c1", "metrics-context-free-vs-dependent.md", "Context-free vs dependent",
                   "Context-free metrics score the answer on its own, without looking at the "
@@ -114,6 +117,7 @@ def checker():
 
 
 def test_the_shipped_checker_tells_a_reversed_definition_from_the_right_one(checker):
+    # Settled by the surface cues, without the model (conftest fails it if it ever needs it).
     passage = f"{CONTEXT.heading}. {CONTEXT.text}"
     right = checker.judge("Context-dependent metrics compare the answer with the source.",
                           passage)
@@ -122,6 +126,7 @@ def test_the_shipped_checker_tells_a_reversed_definition_from_the_right_one(chec
     assert reversed_.label != SUPPORTED
 
 
+@pytest.mark.slow
 def test_the_shipped_checker_rejects_a_claim_in_borrowed_words(checker):
     passage = f"{BLEU.heading}. {BLEU.text}"
     assert checker.judge("BLEU is a precision-oriented metric.", passage).label == SUPPORTED
@@ -132,15 +137,26 @@ def test_the_shipped_checker_rejects_a_claim_in_borrowed_words(checker):
 # -- through the pipeline: quote instead of withholding -----------------------------------------
 
 QUESTION = "What does a context-dependent metric take into account?"
+# Quoting needs a source sentence close to the question (quoting.MIN_SIMILARITY, chosen for
+# MiniLM): MiniLM finds one for QUESTION, the fake embedder only for a question in its words.
+LEXICAL_QUESTION = "What input do context-dependent metrics use when scoring?"
 UNSUPPORTED = "Context-dependent metrics are computed by a cluster of GPUs in the cloud [1]."
 
 
-@pytest.fixture
-def defended(handbook_pipeline):
+@pytest.fixture(params=["fake", pytest.param("minilm", marks=pytest.mark.slow)])
+def defended(request, fake_embeddings):
+    """The handbook pipeline with the guards: over the fake embedder with the word-overlap
+    support checker, or (slow) the app's, over MiniLM with the shipped support checker."""
     from assistant.runtime import make_guards
 
-    handbook_pipeline.guards = make_guards()
-    return handbook_pipeline
+    if request.param == "fake":
+        pipeline = request.getfixturevalue("handbook_pipeline")
+        pipeline.guards = Guards(SYSTEM_PROMPT, embed_fn=fake_embeddings.embed_documents,
+                                 checker=WordSupportChecker())
+        return pipeline, LEXICAL_QUESTION
+    pipeline = request.getfixturevalue("real_handbook_pipeline")
+    pipeline.guards = make_guards()
+    return pipeline, QUESTION
 
 
 def test_a_failed_answer_is_replaced_by_quoted_source_sentences(defended):
@@ -148,8 +164,9 @@ def test_a_failed_answer_is_replaced_by_quoted_source_sentences(defended):
     from assistant.quoting import QUOTED_NOTICE
     from assistant.records import ANSWERED, PATH_QUOTED
 
+    defended, question = defended
     defended.generator.queue(UNSUPPORTED, UNSUPPORTED)
-    turn = defended.ask(TurnRequest(QUESTION))
+    turn = defended.ask(TurnRequest(question))
     assert turn.reasked and not turn.refused and turn.reason == ANSWERED
     assert turn.answer_path == PATH_QUOTED and QUOTED_NOTICE in turn.notices
     assert turn.answer.startswith("> ") and "GPU" not in turn.answer
@@ -166,9 +183,10 @@ def test_a_supported_answer_keeps_the_generated_path(defended):
     from assistant.pipeline import TurnRequest
     from assistant.records import PATH_GENERATED
 
+    defended, question = defended
     defended.generator.queue("A context-dependent metric takes the context into account, such "
                              "as the source document or the retrieved passages [1].")
-    turn = defended.ask(TurnRequest(QUESTION))
+    turn = defended.ask(TurnRequest(question))
     assert not turn.refused and turn.answer_path == PATH_GENERATED, turn.guard
     assert defended.log.turn(turn.turn_id)["answer_path"] == PATH_GENERATED
 
@@ -193,22 +211,28 @@ def test_surface_cues_find_negation_numbers_and_swapped_terms():
     assert contradiction_cues("It reports precision.", passage) == []
 
 
-def test_a_withheld_answer_says_why_once(handbook_pipeline, checker):
+@pytest.mark.parametrize("model", ["words", pytest.param("shipped", marks=pytest.mark.slow)])
+def test_a_withheld_answer_says_why_once(request, model):
     from assistant.pipeline import TurnRequest
     from assistant.records import refusal_sentence
 
+    if model == "words":
+        pipeline, checker = request.getfixturevalue("handbook_pipeline"), WordSupportChecker()
+    else:
+        pipeline, checker = (request.getfixturevalue("real_handbook_pipeline"),
+                             request.getfixturevalue("checker"))
     # No embedder: nothing can be quoted, so the unsupported answer is withheld.
-    handbook_pipeline.guards = Guards(SYSTEM_PROMPT, checker=checker)
-    handbook_pipeline.generator.queue(UNSUPPORTED, UNSUPPORTED)
-    turn = handbook_pipeline.ask(TurnRequest(QUESTION))
+    pipeline.guards = Guards(SYSTEM_PROMPT, checker=checker)
+    pipeline.generator.queue(UNSUPPORTED, UNSUPPORTED)
+    turn = pipeline.ask(TurnRequest(QUESTION))
     assert turn.refused and turn.reason == "UNGROUNDED"
     assert turn.answer == refusal_sentence("UNGROUNDED") and turn.notices == []
 
 
-def test_a_quote_is_redacted_and_made_inert_like_a_generated_answer():
+def test_a_quote_is_redacted_and_made_inert_like_a_generated_answer(fake_embeddings):
     from assistant.runtime import make_guards
 
-    guards = make_guards()
+    guards = make_guards(fake_embeddings, support_check=False)
     text, decisions, notes = guards.check_quote(
         "> Write to jane.roe@example.com <script>alert(1)</script> for access. [1]")
     assert "jane.roe@example.com" not in text and "<script>" not in text
@@ -216,12 +240,13 @@ def test_a_quote_is_redacted_and_made_inert_like_a_generated_answer():
     assert notes
 
 
-def test_without_its_adapter_the_guard_falls_back_to_word_overlap(tmp_path, monkeypatch):
+def test_without_its_adapter_the_guard_falls_back_to_word_overlap(tmp_path, monkeypatch,
+                                                                 fake_embeddings):
     from assistant.runtime import make_guards
 
     assert not SupportChecker(adapter_dir=tmp_path / "nowhere").available
     monkeypatch.setattr(SupportChecker, "available", property(lambda self: False))
-    guards = make_guards()
+    guards = make_guards(fake_embeddings)  # the shipped checker asked for, but not installed
     assert guards.checker is None
     verdict = guards.check_output("It is a precision-oriented metric [2].", [CONTEXT, BLEU])
     assert not verdict.refused and "[2]" in verdict.text

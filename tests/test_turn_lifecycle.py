@@ -82,7 +82,7 @@ class BrokenIndex:
         raise RuntimeError("database is locked")
 
 
-def test_an_ingest_in_another_process_is_seen_by_the_next_turn(tmp_path):
+def test_an_ingest_in_another_process_is_seen_by_the_next_turn(tmp_path, fake_embeddings):
     """A document changed and re-ingested (through another index object, as another shell
     would) while the app runs: the next turn logs the new version, misses the cache, and the
     old version's cache entries are gone."""
@@ -99,9 +99,9 @@ def test_an_ingest_in_another_process_is_seen_by_the_next_turn(tmp_path):
     docs.mkdir()
     doc = docs / "mascot.md"
     doc.write_text("# Mascot\n\nThe project mascot is a zebra named Ada.\n")
-    index = KnowledgeIndex(settings.chroma_dir, settings.collection)
+    index = KnowledgeIndex(settings.chroma_dir, settings.collection, fake_embeddings)
     ingest_paths(index, [docs])
-    cache = make_cache(settings)
+    cache = make_cache(settings, fake_embeddings)
     app = Pipeline(settings, index, ScriptedGenerator(), ConversationLog(settings.db_path),
                    cache=cache)
     question = "What is the project mascot called?"
@@ -110,7 +110,7 @@ def test_an_ingest_in_another_process_is_seen_by_the_next_turn(tmp_path):
     assert app.ask(TurnRequest(question)).cache_hit
 
     doc.write_text("# Mascot\n\nThe project mascot is a giraffe named Bea.\n")
-    other_shell = KnowledgeIndex(settings.chroma_dir, settings.collection)
+    other_shell = KnowledgeIndex(settings.chroma_dir, settings.collection, fake_embeddings)
     ingest_paths(other_shell, [docs])
     app.generator.queue("The mascot is a giraffe named Bea [1].")
     after = app.ask(TurnRequest(question))
@@ -120,10 +120,11 @@ def test_an_ingest_in_another_process_is_seen_by_the_next_turn(tmp_path):
     assert len([p for p in (settings.home / "cache").iterdir() if p.is_dir()]) == 1
 
 
-def test_a_failing_answer_check_never_shows_the_unchecked_answer(handbook_pipeline):
+def test_a_failing_answer_check_never_shows_the_unchecked_answer(handbook_pipeline,
+                                                                 fake_embeddings):
     from assistant.runtime import make_guards
 
-    guards = make_guards()
+    guards = make_guards(fake_embeddings, support_check=False)
 
     def broken(*args, **kwargs):
         raise RuntimeError("support model missing")
