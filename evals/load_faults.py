@@ -19,7 +19,9 @@ from assistant.log import utc_now
 from evals.load_cluster import Cluster
 from evals.load_sessions import check_log, run_load
 
-KILL_AFTER_S = 1.0  # into a turn that needs the model (a question no cache entry matches)
+# Questions no cache entry matches and the handbook answers, so the turn reaches the model.
+MODEL_QUESTIONS = ("What does the brevity penalty in BLEU do, in one short sentence?",
+                   "In one short sentence, what is QLoRA?")
 
 
 def sqlite_files(home: Path) -> list[Path]:
@@ -48,6 +50,20 @@ def _ask_in_background(url: str, question: str) -> threading.Thread:
     return thread
 
 
+def _when_the_model_is_asked(cluster: Cluster, timeout: float = 300) -> bool:
+    """Wait until the model server receives a new chat request (the turn is mid-answer)."""
+    log, start = cluster.model_server.log_path, cluster.model_server.log_path.stat().st_size
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log, "rb") as text:
+            text.seek(start)
+            new = text.read()
+        if b"Llama.generate" in new or b"/v1/chat/completions" in new:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def _rerun(cluster: Cluster, urls: list[str]) -> dict:
     since = utc_now()
     result = run_load(urls, sessions=2, turns=2)
@@ -56,27 +72,29 @@ def _rerun(cluster: Cluster, urls: list[str]) -> dict:
 
 def worker_killed_mid_turn(cluster: Cluster) -> dict:
     worker = cluster.workers[0]
-    asking = _ask_in_background(worker.url + "/", "Explain LoRA rank in one sentence, please.")
-    time.sleep(KILL_AFTER_S)
+    asking = _ask_in_background(worker.url + "/", MODEL_QUESTIONS[0])
+    mid_turn = _when_the_model_is_asked(cluster)
     worker.kill()
     asking.join(timeout=60)
     after_kill = integrity(cluster.home)
     worker.start()
-    return {"integrity": after_kill, "rerun": _rerun(cluster, [worker.url + "/"])}
+    return {"killed_mid_turn": mid_turn, "integrity": after_kill,
+            "rerun": _rerun(cluster, [worker.url + "/"])}
 
 
 def model_server_killed_mid_turn(cluster: Cluster) -> dict:
     since = utc_now()
     worker = cluster.workers[-1]
-    asking = _ask_in_background(worker.url + "/", "What does chrF measure, in a sentence?")
-    time.sleep(KILL_AFTER_S)
+    asking = _ask_in_background(worker.url + "/", MODEL_QUESTIONS[1])
+    mid_turn = _when_the_model_is_asked(cluster)
     cluster.model_server.kill()
     asking.join(timeout=120)
     with sqlite3.connect(cluster.home / "logs.db") as db:
         logged = [r for (r,) in db.execute(
             "select reason from turns where datetime_utc >= ?", (since,))]
     cluster.model_server.start()
-    return {"turn_during_the_kill": logged, "integrity": integrity(cluster.home),
+    return {"killed_mid_turn": mid_turn, "turn_during_the_kill": logged,
+            "integrity": integrity(cluster.home),
             "rerun": _rerun(cluster, [worker.url + "/"])}
 
 

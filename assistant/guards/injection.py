@@ -1,14 +1,16 @@
-"""Prompt-injection and jailbreak detection: patterns on de-obfuscated variants + embedding
-similarity to a local corpus of known attacks. Also flags instructions planted in passages."""
+"""Prompt-injection and jailbreak detection: patterns on de-obfuscated and decoded variants,
+embedding similarity to a local corpus of known attacks, and a learned detector over the same
+embeddings (injection_model.py). Also flags instructions planted in passages."""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.guards import normalize as nz
+from assistant.guards.injection_model import LinearModel, read, segments, shipped_model
 from assistant.guards.injection_patterns import (
     ALL_RAW_RULES,
     ALL_WORD_RULES,
@@ -22,6 +24,7 @@ from assistant.text import cosine
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
 SIMILARITY_FAMILY = "similar to a known attack"
+LEARNED_FAMILY = "learned attack detector"
 AIMED_AT_AI = "instructions aimed at the AI"
 EXECUTE_FAMILY = "decode and execute"
 # A phrase inside quotes is usually being talked about, not used: it counts this much,
@@ -52,6 +55,7 @@ class Hit:
 class Assessment:
     hits: list[Hit] = field(default_factory=list)
     similarity: float | None = None  # best cosine similarity to a known attack
+    probability: float | None = None  # the learned detector's p(attack)
 
     def family_scores(self, exclude: frozenset[str] = frozenset()) -> dict[str, float]:
         """Per family: the distinct rules' best weights, added up and capped at 1."""
@@ -82,6 +86,7 @@ class Assessment:
 
 MENTION_RULE = -2
 SIMILARITY_RULE = -3
+LEARNED_RULE = -4
 _RULE_IDS = {id(rule): i for i, rule in enumerate(ALL_RAW_RULES + ALL_WORD_RULES + SQUASHED_RULES)}
 
 
@@ -110,11 +115,26 @@ def _match_all(text: str, method: str, factor: float = 1.0, raw: bool = True) ->
     return hits
 
 
-def pattern_hits(text: str) -> list[Hit]:
-    """All pattern hits on the text and its de-obfuscated variants."""
+# A request reported in the third person ("when a user asks it to ignore its instructions") is
+# talked about, not made: the clause counts like a quotation.
+_REPORTED = re.compile(
+    r"(?i)\b(?:asks?|asked|asking|tells?|told|telling|instructs?|instructed|wants?|wanted|"
+    r"requests?|requested|begs?|tries to (?:get|make|convince)|trying to (?:get|make|convince))"
+    r"\s+(?:it|them|the (?:assistant|model|ai|bot|chatbot|llm|agent|system)|an? (?:assistant|"
+    r"model|ai|bot|chatbot|llm|agent))\s+(?:to\s+)?([^.?!\n]{4,200})")
+
+
+def _mentions(folded: str) -> list[tuple[int, int, str]]:
+    spans = [(s, e, inner) for s, e, inner, is_mention in nz.quoted_spans(folded) if is_mention]
+    spans += [(m.start(1), m.end(1), m.group(1)) for m in _REPORTED.finditer(folded)]
+    return spans
+
+
+def pattern_hits(text: str, decoded: Sequence[nz.Variant] | None = None) -> list[Hit]:
+    """All pattern hits on the text and its de-obfuscated variants (`decoded`: the text's
+    decoded_variants, when the caller has them already)."""
     folded = nz.fold(text)
-    quotes = nz.quoted_spans(folded)
-    mentions = [(s, e, inner) for s, e, inner, is_mention in quotes if is_mention]
+    mentions = _mentions(folded)
     body = nz.remove_spans(folded, [(s, e) for s, e, _ in mentions]) if mentions else folded
 
     hits: list[Hit] = []
@@ -132,33 +152,9 @@ def pattern_hits(text: str) -> list[Hit]:
             for variant in nz.surface_variants(joined):
                 hits += _match_all(variant.text, method, factor, raw=False)
 
-    for variant in nz.decoded_variants(folded):
+    for variant in nz.decoded_variants(text) if decoded is None else decoded:
         hits += _match_all(variant.text, variant.method, raw=False)
     return hits
-
-
-# Not assistant.text.split_sentences: this cuts an attack into short pieces for the embedder,
-# also at ";" and ":" ("Step 1: ignore ..."), and has no use for its abbreviation and citation
-# marker handling; its pieces are what the similarity thresholds were tuned on.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+")
-
-
-def segments_for_similarity(text: str, max_segments: int = 6) -> list[str]:
-    """The whole text, its sentences, and decoded payloads (short, readable pieces)."""
-    folded = nz.fold(text)
-    pieces = [folded]
-    sentences = [s.strip() for s in _SENTENCE_BREAK.split(folded) if len(s.strip()) >= 12]
-    if len(sentences) > 1:
-        pieces += sentences
-    for variant in nz.decoded_variants(folded):
-        if variant.method in ("base64", "hex", "percent", "binary", "morse"):
-            pieces.append(variant.text)
-    seen: list[str] = []
-    for piece in pieces:
-        piece = piece[:1000]
-        if piece not in seen:
-            seen.append(piece)
-    return seen[:max_segments]
 
 
 class SimilarityIndex:
@@ -176,44 +172,76 @@ class SimilarityIndex:
                 self._vectors = [list(v) for v in self.embed_fn(self.exemplars)]
             return self._vectors
 
-    def best(self, texts: Sequence[str]) -> tuple[float, int]:
-        """Highest cosine similarity of any text to any exemplar, and that exemplar's index."""
-        corpus = self.vectors()
+    def best_of(self, vectors: Sequence[Sequence[float]]) -> tuple[float, int]:
+        """Highest cosine similarity of any vector to any exemplar, and that exemplar's index."""
         best, best_i = -1.0, -1
-        for vector in self.embed_fn(list(texts)):
-            for i, known in enumerate(corpus):
+        for vector in vectors:
+            for i, known in enumerate(self.vectors()):
                 sim = cosine(vector, known)
                 if sim > best:
                     best, best_i = sim, i
         return best, best_i
 
+    def best(self, texts: Sequence[str]) -> tuple[float, int]:
+        return self.best_of(self.embed_fn(list(texts)))
+
+
+SHIPPED = "shipped"
+
 
 class InjectionDetector:
+    """Patterns on every variant of a message; with an embedder, also similarity to known
+    attacks and the learned model (injection_model.py), all from one embedding call. A
+    message the patterns already block (score >= `decided_at`) is not embedded at all."""
+
     def __init__(
         self,
         embed_fn: EmbedFn | None = None,
         block_similarity: float = 0.80,
         warn_similarity: float = 0.70,
         exemplars: Sequence[str] = KNOWN_ATTACKS,
+        model: LinearModel | str | None = SHIPPED,
+        decided_at: float = 1.0,
     ):
         self.index = SimilarityIndex(embed_fn, exemplars) if embed_fn else None
+        self.embed_fn = embed_fn
         self.block_similarity = block_similarity
         self.warn_similarity = warn_similarity
+        self.model = shipped_model() if model == SHIPPED else model
+        self.decided_at = decided_at
 
     def assess(self, text: str) -> Assessment:
-        assessment = Assessment(hits=pattern_hits(text))
-        if self.index is not None and text.strip():
-            sim, _ = self.index.best(segments_for_similarity(text))
-            assessment.similarity = sim
-            if sim >= self.block_similarity:
-                assessment.hits.append(
-                    Hit(SIMILARITY_FAMILY, 1.0, f"similarity {sim:.2f}", SIMILARITY_RULE)
-                )
-            elif sim >= self.warn_similarity:
-                assessment.hits.append(
-                    Hit(SIMILARITY_FAMILY, 0.5, f"similarity {sim:.2f}", SIMILARITY_RULE)
-                )
+        decoded = nz.decoded_variants(text)
+        assessment = Assessment(hits=pattern_hits(text, decoded))
+        if self.index is None or not text.strip():
+            return assessment
+        if injection_score(assessment) >= self.decided_at:
+            return assessment  # already blocked: no embedding needed
+        pieces = segments(text, decoded)
+        vectors = self.embed_fn([p.text for p in pieces])
+        # a message whose only attack phrases are quoted or reported ("when a user asks it to
+        # ignore its instructions") resembles an attack for that reason: a warning-level
+        # resemblance then counts as a mention too
+        warn = MENTION_DISCOUNT / 2 if assessment.hits and all(
+            h.rule == MENTION_RULE for h in assessment.hits) else 0.5
+        sim, _ = self.index.best_of(vectors)
+        assessment.similarity = sim
+        self._add(assessment, sim, self.block_similarity, self.warn_similarity, warn,
+                  Hit(SIMILARITY_FAMILY, 0.0, f"similarity {sim:.2f}", SIMILARITY_RULE))
+        reading = read(self.model, pieces, vectors) if self.model is not None else None
+        if reading is not None:
+            assessment.probability = p = reading.probability
+            self._add(assessment, p, self.model.block, self.model.warn, warn,
+                      Hit(LEARNED_FAMILY, 0.0, f"classifier {p:.2f} on {reading.method}",
+                          LEARNED_RULE))
         return assessment
+
+    @staticmethod
+    def _add(assessment: Assessment, value: float, block: float, warn: float,
+             warn_weight: float, hit: Hit) -> None:
+        weight = 1.0 if value >= block else warn_weight if value >= warn else 0.0
+        if weight:
+            assessment.hits.append(replace(hit, weight=weight))
 
 
 # -- retrieved passages -----------------------------------------------------------------------

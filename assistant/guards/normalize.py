@@ -1,21 +1,22 @@
 """Undo the usual obfuscations before matching: every function returns readable variants of a text.
 
 Invisible characters, homoglyphs, full-width letters, leetspeak, spaced/dotted/hyphenated
-letters, typos and chat slang, reversed text, Pig Latin, ROT13/Caesar, and base64, hex,
-percent-encoded, binary and Morse segments. A detector matches its patterns on all variants.
+letters, typos and chat slang, reversed text, Pig Latin, ROT13/Caesar/Atbash, and the byte
+encodings, symbol alphabets and invisible carriers of decoders.py. A detector matches its
+patterns on all variants.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import unquote
+
+from assistant.guards.decoders import DECODERS, RAW_DECODERS, atbash
 
 # Zero-width, joiners, bidi controls, soft hyphen, word joiner, BOM, variation selectors, tags.
 INVISIBLE = re.compile(
@@ -61,20 +62,6 @@ KEYWORDS = (
     "confidential", "initial", "original", "verbatim", "citations", "sources", "handbook",
 )
 
-MORSE = {
-    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
-    "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n",
-    "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",
-    "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z", "-----": "0",
-    ".----": "1", "..---": "2", "...--": "3", "....-": "4", ".....": "5", "-....": "6",
-    "--...": "7", "---..": "8", "----.": "9",
-}
-
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
-_HEX = re.compile(r"(?:\\x|0x)?(?:[0-9a-fA-F]{2}(?:\\x|[\s:,]|0x)?){8,}")
-_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}){3,}")
-_BINARY = re.compile(r"(?:[01]{8}[\s,]*){4,}")
-_MORSE = re.compile(r"(?<![\w.-])[.\-]{1,6}(?:[ \t]+(?:/[ \t]+)?[.\-]{1,6}){3,}")
 _SPACED = re.compile(r"(?<!\w)\w([ .\-_*·•/])\w(?:\1\w)+(?!\w)")
 _QUOTED = re.compile(
     r"(?<!\w)'([^'\n]{2,300}?)'(?!\w)|\"([^\"\n]{2,300}?)\"|“([^”\n]{2,300}?)”|‘([^’\n]{2,300}?)’"
@@ -140,18 +127,20 @@ def collapse_spaced(text: str) -> str:
     return re.sub(r"(?<=[A-Za-z])-(?=[A-Za-z])", "", text)
 
 
+@functools.lru_cache(maxsize=20000)
+def _corrected(token: str) -> str:
+    token = SLANG.get(token, token)
+    if 5 <= len(token) <= 14 and token not in KEYWORDS:
+        cutoff = 0.75 if len(token) >= 7 else 0.8
+        close = difflib.get_close_matches(token, KEYWORDS, n=1, cutoff=cutoff)
+        if close:
+            return close[0]
+    return token
+
+
 def fuzzy_words(text: str) -> str:
     """Slang expanded and near-misses of attack keywords corrected ('igonre', 'instrucshuns')."""
-    out = []
-    for token in words(text).split():
-        token = SLANG.get(token, token)
-        if 5 <= len(token) <= 14 and token not in KEYWORDS:
-            cutoff = 0.75 if len(token) >= 7 else 0.8
-            close = difflib.get_close_matches(token, KEYWORDS, n=1, cutoff=cutoff)
-            if close:
-                token = close[0]
-        out.append(token)
-    return " ".join(out)
+    return " ".join(_corrected(token) for token in words(text).split())
 
 
 def caesar(text: str, shift: int) -> str:
@@ -187,83 +176,6 @@ def pig_latin_decode(text: str) -> list[str]:
         "".join(decode(t, keep_one) if t.isalpha() else t for t in tokens)
         for keep_one in (False, True)
     ]
-
-
-def _printable(s: str, min_ratio: float = 0.9) -> bool:
-    if len(s) < 4:
-        return False
-    good = sum(ch.isprintable() or ch in "\n\t" for ch in s)
-    return good / len(s) >= min_ratio and bool(re.search(r"[A-Za-z]{2,}", s))
-
-
-def _utf8(data: bytes) -> str | None:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return text if _printable(text) else None
-
-
-def decode_base64(text: str) -> list[str]:
-    out = []
-    for m in _BASE64.finditer(text):
-        token = m.group()
-        if not (re.search(r"[A-Z]", token) and re.search(r"[a-z]", token)) and "=" not in token:
-            continue  # a plain word or number, not base64
-        padded = token + "=" * (-len(token) % 4)
-        for decoder in (base64.b64decode, base64.urlsafe_b64decode):
-            try:
-                decoded = _utf8(decoder(padded))
-            except (binascii.Error, ValueError):
-                continue
-            if decoded and " " in decoded:
-                out.append(decoded)
-                break
-    return out
-
-
-def decode_hex(text: str) -> list[str]:
-    out = []
-    for m in _HEX.finditer(text):
-        digits = re.sub(r"\\x|0x|[\s:,]", "", m.group())
-        if len(digits) % 2:
-            digits = digits[:-1]
-        try:
-            decoded = _utf8(bytes.fromhex(digits))
-        except ValueError:
-            continue
-        if decoded:
-            out.append(decoded)
-    return out
-
-
-def decode_percent(text: str) -> list[str]:
-    if not _PERCENT.search(text):
-        return []
-    decoded = unquote(text)
-    return [decoded] if decoded != text else []
-
-
-def decode_binary(text: str) -> list[str]:
-    out = []
-    for m in _BINARY.finditer(text):
-        groups = re.findall(r"[01]{8}", m.group())
-        decoded = _utf8(bytes(int(g, 2) for g in groups))
-        if decoded:
-            out.append(decoded)
-    return out
-
-
-def decode_morse(text: str) -> list[str]:
-    out = []
-    for m in _MORSE.finditer(text):
-        letters = []
-        for token in re.split(r"[ \t]+", m.group().strip()):
-            letters.append(" " if token == "/" else MORSE.get(token, ""))
-        decoded = re.sub(r" +", " ", "".join(letters)).strip()
-        if len(decoded) >= 4:
-            out.append(decoded)
-    return out
 
 
 # Words right before a quotation that say it is being talked about, not used.
@@ -302,14 +214,40 @@ def remove_spans(text: str, spans: Sequence[tuple[int, int]], filler: str = " ")
 
 
 _CIPHER_CUE = re.compile(r"(?i)caesar|shift(?:ed)? (?:of|by)|cipher|\brot-?\d+\b|decode|decipher")
+# Everyday words and the words attacks need: a letter-for-letter cipher (ROT13, Atbash, a
+# Caesar shift, reversal) is undone only when its reading has more of these than the text.
+COMMON_WORDS = frozenset(
+    "the a an and or but if of to in on at for with from by as is are was were be been it this "
+    "that these those you your yours i me my we our they them their he she his her not no do "
+    "does did have has had can could will would should must may all any every some now then "
+    "what which who how why when where tell say give show print write make let please just "
+    "only new from above below before after instead must never always".split()
+) | frozenset(KEYWORDS)
+# At most this many decoded variants of one text (the most readable first).
+MAX_DECODED = 8
 
-DECODERS = (
-    ("base64", decode_base64),
-    ("hex", decode_hex),
-    ("percent", decode_percent),
-    ("binary", decode_binary),
-    ("morse", decode_morse),
-)
+
+def common_word_count(text: str, known: frozenset[str] = frozenset()) -> int:
+    """How many words of the text are common words (not counting those in `known`)."""
+    return sum(1 for w in re.findall(r"[a-z']+", text.lower()) if w in COMMON_WORDS
+               and w not in known)
+
+
+def _readings(folded: str) -> list[Variant]:
+    """Letter-for-letter ciphers undone, kept when the reading has at least two common words
+    that the text does not have (and the best Caesar shift only, when the text speaks of
+    ciphers)."""
+    known = frozenset(re.findall(r"[a-z']+", folded.lower()))
+    candidates = [Variant("rot13", codecs.encode(folded, "rot13")),
+                  Variant("reversed", folded[::-1]),
+                  Variant("atbash", atbash(folded))]
+    candidates += [Variant("reversed_words", " ".join(w[::-1] for w in folded.split()))]
+    if _CIPHER_CUE.search(folded):
+        shifts = [Variant(f"caesar{s}", caesar(folded, s)) for s in range(1, 26) if s != 13]
+        candidates.append(max(shifts, key=lambda v: common_word_count(v.text, known)))
+    out = [v for v in candidates if common_word_count(v.text, known) >= 2]
+    out += [Variant("pig_latin", reading) for reading in pig_latin_decode(folded)]
+    return out
 
 
 def surface_variants(text: str) -> list[Variant]:
@@ -332,16 +270,19 @@ def surface_variants(text: str) -> list[Variant]:
 
 
 def decoded_variants(text: str, depth: int = 2) -> list[Variant]:
-    """Encodings undone (base64 of ROT13 included, up to `depth` layers)."""
+    """Encodings undone (base64 of ROT13 included, up to `depth` layers), at most MAX_DECODED,
+    the most readable first. Invisible carriers (tag characters, variation selectors, bits as
+    zero-width characters) are read from the text as written, the rest from the folded text."""
     folded = fold(text)
-    out = [Variant("rot13", codecs.encode(folded, "rot13")), Variant("reversed", folded[::-1])]
-    if _CIPHER_CUE.search(folded):
-        out += [Variant(f"caesar{s}", caesar(folded, s)) for s in range(1, 26) if s != 13]
-    out += [Variant("pig_latin", reading) for reading in pig_latin_decode(folded)]
+    out = _readings(folded)
+    found = [(m, d) for m, decoder in RAW_DECODERS for d in decoder(text)]
     if depth > 0:
-        for method, decoder in DECODERS:
-            for decoded in decoder(folded):
-                out.append(Variant(method, decoded))
-                for inner in decoded_variants(decoded, depth - 1):
-                    out.append(Variant(f"{method}+{inner.method}", inner.text))
+        found += [(m, d) for m, decoder in DECODERS for d in decoder(folded)]
+    for method, decoded in found:
+        out.append(Variant(method, decoded))
+        if depth > 0:
+            for inner in decoded_variants(decoded, depth - 1):
+                out.append(Variant(f"{method}+{inner.method}", inner.text))
+    if len(out) > MAX_DECODED:
+        out = sorted(out, key=lambda v: -common_word_count(v.text))[:MAX_DECODED]
     return out
