@@ -63,18 +63,18 @@ def search_latency(index, queries: int, seed: int = 1) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    enforce_offline()  # an entry point: before the embedder and Chroma are imported
-    from assistant.embeddings import load_embeddings
-    from assistant.vectorstore import KnowledgeIndex
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", type=Path, help="work here (default: a new temp folder)")
     parser.add_argument("--docs", type=int, default=10000)
     parser.add_argument("--baseline-docs", type=int, default=500)
     parser.add_argument("--search-queries", type=int, default=200)
     parser.add_argument("--search-chunks", type=int, default=0,
                         help="grow the index to at least this many chunks before searching")
-    parser.add_argument("--dir", type=Path, help="work here (default: a new temp folder)")
     args = parser.parse_args(argv)
+    enforce_offline()  # an entry point: before the embedder and Chroma are imported
+    from assistant.embeddings import load_embeddings
+    from assistant.vectorstore import KnowledgeIndex
+
     work = args.dir or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     embeddings = load_embeddings()
     docs = write_documents(work / "docs", args.docs)
