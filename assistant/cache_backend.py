@@ -1,4 +1,4 @@
-"""One scope of the semantic cache as GPTCache runs it: SQLite, faiss and the veto rules.
+"""One scope of the semantic cache as GPTCache runs it: SQLite, faiss and the evaluation.
 
 - SQLite: GPTCache's scalar store (through SQLAlchemy) holds questions, answers and embeddings,
   and is the source of truth. WAL mode is set once in the file; the busy timeout is given in the
@@ -7,16 +7,13 @@
 - `ScopeIndex`: GPTCache's faiss store (exact search; `faiss-cpu` a declared dependency), in
   memory only: built from SQLite when a scope is opened and synced with it before every use.
 - `KeyTermCosineEvaluation`: GPTCache's similarity evaluation, the cosine similarity of the two
-  requests, vetoed to 0 when they disagree on numbers, negation or opposite words, which
-  sentence embeddings barely see although each flips the answer (MiniLM: "...LoRA rank 16" vs
-  "...rank 8" 0.977, "...thumbs up?" vs "...thumbs down?" 0.972, "biggest benefit" vs "biggest
-  risk" 0.897).
+  requests, vetoed to 0 when they disagree on numbers, negation or opposite words
+  (cache_veto.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 import warnings
 from collections.abc import Sequence
@@ -33,6 +30,7 @@ from gptcache.processor.pre import get_prompt
 from gptcache.similarity_evaluation import SimilarityEvaluation
 from sqlalchemy import event
 
+from assistant.cache_veto import vetoed
 from assistant.text import cosine, unit
 
 # Nearest neighbours handed to GPTCache's evaluation per lookup (the best one wins).
@@ -45,55 +43,7 @@ SAME_QUESTION_DISTANCE = 1e-4
 # Seconds a writer waits for another process's SQLite lock (pysqlite's `timeout`, in the URL).
 BUSY_TIMEOUT_S = 30
 
-# -- veto rules and the similarity evaluation ------------------------------------------------
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_NUMBER_WORDS = {
-    word: str(value) for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
-del _NUMBER_WORDS["one"]  # far more often a pronoun ("use one off the shelf") than a number
-_NEGATIONS = {"not", "no", "never", "without", "cannot", "none", "nothing", "nor", "neither",
-              "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "wont",
-              "shouldnt", "wouldnt", "couldnt", "havent", "hasnt", "mustnt"}
-
-# Opposites that flip the answer while barely moving the embedding.
-_OPPOSITES = [
-    ("up", "down"), ("benefit", "risk"), ("benefits", "risks"), ("advantage", "disadvantage"),
-    ("advantages", "disadvantages"), ("pros", "cons"), ("before", "after"),
-    ("increase", "decrease"), ("increases", "decreases"), ("minimum", "maximum"),
-    ("min", "max"), ("best", "worst"), ("input", "output"), ("inputs", "outputs"),
-    ("precision", "recall"), ("positive", "negative"), ("first", "last"), ("more", "less"),
-    ("higher", "lower"), ("larger", "smaller"), ("explicit", "implicit"), ("online", "offline"),
-]
-_CONTRAST_WORDS = {word for pair in _OPPOSITES for word in pair}
-
-
-def contrast_terms(question: str) -> frozenset[str]:
-    """The opposite-pair words a question uses; two questions must agree on them to match."""
-    return frozenset(w for w in _WORD.findall(question.lower()) if w in _CONTRAST_WORDS)
-
-
-def key_terms(question: str) -> tuple[frozenset[str], bool]:
-    """(numbers, negated): "rank 16" vs "rank 8", "ROUGE-2" vs "ROUGE-L", "not" vs no "not".
-
-    The handbook names numbers and negations as the classic false hits of semantic caches.
-    """
-    text = question.lower()
-    numbers = {n.replace(",", "") for n in _NUMBER.findall(text)}
-    words = _WORD.findall(text)
-    numbers |= {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS}
-    negated = any(w in _NEGATIONS or w.endswith("n't") for w in words)
-    return frozenset(numbers), negated
-
-
-def vetoed(question: str, other: str) -> bool:
-    """True when the two questions disagree on numbers, negation or opposite words."""
-    return (key_terms(question) != key_terms(other)
-            or contrast_terms(question) != contrast_terms(other))
+# -- the similarity evaluation ----------------------------------------------------------
 
 
 class KeyTermCosineEvaluation(SimilarityEvaluation):

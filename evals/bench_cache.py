@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.cache_backend import vetoed
+from assistant.cache_veto import vetoed
 from assistant.config import Settings
 from assistant.runtime import make_generator
 from assistant.semantic_cache import DEFAULT_THRESHOLD, CacheScope, SemanticCache

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.cache_backend import KeyTermCosineEvaluation, contrast_terms, key_terms, vetoed
+from assistant.cache_backend import KeyTermCosineEvaluation
+from assistant.cache_veto import contrast_terms, key_terms, vetoed
 
 
 def test_key_terms_are_numbers_and_negation():
