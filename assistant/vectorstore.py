@@ -13,6 +13,7 @@ from pathlib import Path
 from assistant.embeddings import load_embeddings
 
 COSINE = {"hnsw:space": "cosine"}
+PAGE = 5000  # chunks per read of the manifest
 
 
 def chroma_client(persist_dir: Path):
@@ -58,9 +59,17 @@ class KnowledgeIndex:
         )
 
     def documents(self) -> dict[str, str]:
-        """{document key: content hash} for every indexed document."""
-        result = self.collection.get(include=["metadatas"])
-        return {m["doc_key"]: m["doc_hash"] for m in result["metadatas"] or []}
+        """{document key: content hash} for every indexed document. Read a page at a time:
+        one read of a large collection fails in Chroma ("too many SQL variables", seen at
+        about 50k chunks)."""
+        manifest, offset = {}, 0
+        while True:
+            page = self.collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            metadatas = page["metadatas"] or []
+            manifest.update((m["doc_key"], m["doc_hash"]) for m in metadatas)
+            if len(metadatas) < PAGE:
+                return manifest
+            offset += PAGE
 
     def version(self) -> str:
         """Knowledge-base version: changes whenever any document is added, changed or removed

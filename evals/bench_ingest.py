@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["batched"] = timed_ingest(index, [docs], batch_chunks=256)
     result["speedup"] = round(result["batched"]["chunks_per_s"]
                               / result["baseline_file_by_file"]["chunks_per_s"], 2)
+    print(json.dumps(result, indent=2), flush=True)  # before the long search set-up
     copy = 0
     while index.count() < args.search_chunks:
         copy += 1

@@ -54,3 +54,16 @@ def test_an_update_in_a_batch_removes_the_old_chunks_and_keeps_the_rest(tmp_path
     assert [d for d, k in after.values() if k == changed_key] == ["One short paragraph now."]
     assert {i: v for i, v in after.items() if v[1] != changed_key} == {
         i: v for i, v in before.items() if v[1] != changed_key}
+
+
+def test_the_manifest_is_read_a_page_at_a_time(tmp_path, monkeypatch):
+    """Chroma fails one read of a very large collection; the manifest pages through it."""
+    import assistant.vectorstore as vectorstore
+
+    monkeypatch.setattr(vectorstore, "PAGE", 3)
+    docs = write_documents(tmp_path / "docs", 20)
+    index = KnowledgeIndex(tmp_path / "kb", "knowledge", FakeEmbeddings())
+    ingest_paths(index, [docs])
+    assert index.count() > 3 * 6  # several pages
+    assert len(index.documents()) == 20
+    assert len(ingest_paths(index, [docs]).unchanged) == 20
