@@ -92,32 +92,45 @@ class Cluster:
             service.stop()
 
 
+def model_service(gguf: Path, log_path: Path, alias: str = MODEL_ALIAS, threads: int = 1,
+                  context: int = 4096, queue_requests: bool = True) -> Service:
+    """llama.cpp's OpenAI-compatible server on a free port. `queue_requests`: a request that
+    arrives while another is answered waits, instead of cutting the running answer short
+    (llama.cpp's default)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias",
+            alias, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context),
+            "--n_threads", str(threads)]
+    if queue_requests:
+        argv += ["--interrupt_requests", "False"]
+    return Service("model server", argv, _plain_env(), port, "/v1/models", log_path)
+
+
+def chroma_service(data_dir: Path, log_path: Path) -> Service:
+    """A Chroma server (`chroma run`) on a free port."""
+    port = free_port()
+    argv = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(data_dir),
+            "--host", "127.0.0.1", "--port", str(port)]
+    return Service("chroma server", argv, _plain_env(), port, "/api/v2/heartbeat", log_path)
+
+
+def _plain_env() -> dict:
+    """This environment without the assistant's own settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+
+
 def make_cluster(home: Path, model_gguf: Path, workers: int, max_new_tokens: int = 48,
                  model_threads: int = 1) -> Cluster:
     home.mkdir(parents=True, exist_ok=True)
-    python = sys.executable
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    model_port, chroma_port = free_port(), free_port()
-    model_server = Service(
-        "model server", [python, "-m", "llama_cpp.server", "--model", str(model_gguf),
-                         "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1",
-                         "--port", str(model_port), "--n_ctx", "4096",
-                         "--n_threads", str(model_threads),
-                         # queue concurrent requests instead of cutting the running one short
-                         "--interrupt_requests", "False"],
-        base_env, model_port, "/v1/models", home / "model-server.log")
-    chroma = Service(
-        "chroma server", [str(Path(python).parent / "chroma"), "run", "--path",
-                          str(home / "chroma-server"), "--host", "127.0.0.1",
-                          "--port", str(chroma_port)],
-        base_env, chroma_port, "/api/v2/heartbeat", home / "chroma-server.log")
-    worker_env = dict(base_env, ASSISTANT_HOME=str(home), ASSISTANT_LLM_URL=model_server.url,
-                      ASSISTANT_CHROMA_URL=chroma.url, ASSISTANT_RATE_LIMIT="1000/60",
-                      ASSISTANT_MAX_NEW_TOKENS=str(max_new_tokens))
+    model_server = model_service(model_gguf, home / "model-server.log", threads=model_threads)
+    chroma = chroma_service(home / "chroma-server", home / "chroma-server.log")
+    worker_env = dict(_plain_env(), ASSISTANT_HOME=str(home),
+                      ASSISTANT_LLM_URL=model_server.url, ASSISTANT_CHROMA_URL=chroma.url,
+                      ASSISTANT_RATE_LIMIT="1000/60", ASSISTANT_MAX_NEW_TOKENS=str(max_new_tokens))
     cluster = Cluster(home, model_server, chroma)
     for i in range(workers):
         port = free_port()
         cluster.workers.append(Service(
-            f"worker {i + 1}", [python, "-m", "ui.cli", "serve", "--port", str(port)],
+            f"worker {i + 1}", [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
             worker_env, port, "/", home / f"worker-{i + 1}.log"))
     return cluster

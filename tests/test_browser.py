@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from evals.load_cluster import free_port
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -22,17 +24,12 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, qwen_gguf):
     """`assistant serve` as a user starts it, on a free port, with its own data directory."""
     tmp_path = tmp_path_factory.mktemp("browser")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, ASSISTANT_HOME=str(tmp_path / "app-home"),
                ASSISTANT_MODEL=str(qwen_gguf), ASSISTANT_MAX_NEW_TOKENS="60")
     log = open(tmp_path / "serve.log", "w")

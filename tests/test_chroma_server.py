@@ -4,11 +4,6 @@ reported, not hung on."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,39 +14,20 @@ from assistant.log import ConversationLog
 from assistant.pipeline import Pipeline, TurnRequest
 from assistant.records import STAGE_FAILED
 from assistant.vectorstore import KnowledgeIndex
+from evals.load_cluster import chroma_service
 from knowledge.ingest import ingest_paths
 from tests.fakes import FakeEmbeddings, ScriptedGenerator
 
 pytestmark = pytest.mark.slow
-CHROMA = Path(sys.executable).parent / "chroma"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    port = _free_port()
-    log = open(tmp_path / "chroma.log", "w")
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(tmp_path / "chroma-data"),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp_path / "chroma.log").read_text()[-2000:]
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.3)
-    yield proc, f"http://127.0.0.1:{port}"
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    log.close()
+    server = chroma_service(tmp_path / "chroma-data", tmp_path / "chroma.log")
+    server.start(timeout=60)
+    yield server, server.url
+    server.stop()
 
 
 def _docs(folder: Path) -> Path:
@@ -85,12 +61,11 @@ def test_ingest_and_search_through_a_chroma_server(chroma_server, tmp_path, monk
 
 
 def test_a_chroma_server_that_is_gone_is_reported(chroma_server, tmp_path, monkeypatch):
-    proc, url = chroma_server
+    server, url = chroma_server
     monkeypatch.setenv("ASSISTANT_CHROMA_URL", url)
     index = KnowledgeIndex(tmp_path / "unused", "knowledge", FakeEmbeddings())
     ingest_paths(index, [_docs(tmp_path / "docs")])
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    server.kill()  # -9
     started = time.monotonic()
     with pytest.raises(Exception) as failure:
         index.search("How many days of paid leave?", k=1)

@@ -3,11 +3,6 @@ a tiny random-weight model; streaming, stop, the adapter rule and a server that 
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 
 from assistant.base_models import ModelUnavailable
@@ -17,41 +12,20 @@ from assistant.pipeline import Pipeline, TurnRequest
 from assistant.records import GENERATION_FAILED, MODEL_UNAVAILABLE
 from assistant.runtime import make_generator
 from assistant.server_generator import ServerGenerator, api_base
+from evals.load_cluster import free_port, model_service
 
 MESSAGES = [{"role": "user", "content": "Count: one, two, three, four, five."}]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def model_server(tiny_qwen_gguf, tmp_path_factory):
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("llm-server") / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_qwen_gguf),
-         "--model_alias", "tiny-qwen", "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "1024", "--n_threads", "1"],
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the server exited ({proc.returncode})"
-        try:
-            ServerGenerator(url).served_models()
-            break
-        except ModelUnavailable:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama.cpp's server did not start in 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    """llama.cpp's server with its default --interrupt_requests True (one test relies on it)."""
+    server = model_service(tiny_qwen_gguf, tmp_path_factory.mktemp("llm-server") / "server.log",
+                           alias="tiny-qwen", context=1024, queue_requests=False)
+    server.start(timeout=120)
+    yield server.url
+    server.stop()
 
 
 def test_the_api_base_takes_either_form():
@@ -60,7 +34,7 @@ def test_the_api_base_takes_either_form():
 
 def test_a_server_that_is_down_is_named_with_what_to_do():
     generator = make_generator(Settings.from_env().with_changes(
-        llm_url=f"http://127.0.0.1:{_free_port()}"))
+        llm_url=f"http://127.0.0.1:{free_port()}"))
     assert isinstance(generator, ServerGenerator)
     with pytest.raises(ModelUnavailable, match="not reachable.*ASSISTANT_LLM_URL"):
         generator.stream(MESSAGES)
@@ -114,7 +88,7 @@ def test_a_whole_turn_through_the_server_is_logged(model_server, shared_home, tm
 
 
 def test_a_turn_whose_server_is_down_says_so_and_is_logged(handbook_pipeline):
-    handbook_pipeline.generator = ServerGenerator(f"http://127.0.0.1:{_free_port()}")
+    handbook_pipeline.generator = ServerGenerator(f"http://127.0.0.1:{free_port()}")
     turn = handbook_pipeline.ask(TurnRequest("What does the brevity penalty in BLEU do?",
                                              answer_anyway=True))
     assert turn.refused and turn.reason == MODEL_UNAVAILABLE and "not reachable" in turn.answer
