@@ -309,6 +309,8 @@ def redteam_cmd(attacks, benign, whole_pipeline, no_embeddings, limit, adapter, 
                  for path in paths for item in rt.load_corpus(path, label)[:limit]]
     except ValueError as err:
         raise click.ClickException(str(err)) from err
+    if not items:
+        raise click.ClickException("no prompts in the given files: nothing to measure")
     dataset = "+".join(p.name for p in (*attacks, *benign))
     start = time.monotonic()
     if whole_pipeline:

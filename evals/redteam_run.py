@@ -89,8 +89,12 @@ def _item(row: dict, where: str, default_label: str) -> CorpusItem:
 def load_corpus(path: Path, default_label: str = ATTACK) -> list[CorpusItem]:
     """The items of a corpus file (JSON Lines when its first prompt line is a JSON object)."""
     path = Path(path)
-    lines = [(n, line) for n, line in enumerate(
-        path.read_text(encoding="utf-8").splitlines(), start=1) if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); a corpus is one prompt "
+                         "a line, or JSON Lines") from err
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     is_jsonl = path.suffix == ".jsonl" or (lines and lines[0][1].lstrip().startswith("{"))
     items = []
     for n, line in lines:

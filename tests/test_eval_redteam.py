@@ -160,3 +160,17 @@ def test_pipeline_run_counts_what_got_through(tmp_path, shared_home, fake_eval_m
     items = {i["item_id"]: i for i in
              EvalStore(home / "evals.db").items(run["id"])}
     assert "evil.example" not in items["p2"]["answer"]
+
+
+def test_an_empty_or_binary_corpus_is_refused_with_a_message(tmp_path):
+    from click.testing import CliRunner
+
+    from evals.cli import eval_group
+
+    empty, binary = tmp_path / "empty.txt", tmp_path / "binary.jsonl"
+    empty.write_text("\n\n")
+    binary.write_bytes(b"\xd8\x00\xff\xfe prompts")
+    for path, message in ((empty, "no prompts"), (binary, "not UTF-8 text")):
+        result = CliRunner().invoke(eval_group, ["redteam", "--corpus", str(path),
+                                                 "--no-embeddings"])
+        assert result.exit_code != 0 and message in result.output
