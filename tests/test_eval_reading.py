@@ -94,7 +94,7 @@ def test_every_prompt_shows_both_passages_whole(items):
     item = items["narrativeqa-tiny-00"]
     messages = item_messages(item)
     assert messages[0]["content"] == SYSTEM_PROMPT
-    user = messages[1]["content"]
+    user = messages[-1]["content"]
     gold, other = f"[{item.gold_n}] (Plot summary)", f"[{3 - item.gold_n}] ("
     assert gold in user and other in user and item.passage in user
     assert item.distractor_passage in user and user.endswith(f"Question: {item.question}")
@@ -102,7 +102,7 @@ def test_every_prompt_shows_both_passages_whole(items):
 
 
 def test_yes_no_questions_ask_for_yes_or_no(items):
-    user = item_messages(items["boolq-dev-0255"])[1]["content"]
+    user = item_messages(items["boolq-dev-0255"])[-1]["content"]
     assert user.endswith("Question: Is the human torch the same guy as captain america? "
                          "Answer yes or no.")
     assert "(Wikipedia > Chris Evans (actor))" in user

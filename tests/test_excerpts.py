@@ -33,7 +33,7 @@ def test_kept_sentences_stay_in_order_and_gaps_are_marked():
 def test_prompt_shows_excerpts_not_whole_chunks():
     passage = Passage(1, "c1", "bleu.md", "BLEU", PASSAGE * 4, 0.8, 0, 0)
     messages = build_messages("What does the brevity penalty do?", [passage], max_chars=300)
-    user = messages[1]["content"]
+    user = messages[-1]["content"]
     assert "[1] (bleu.md > BLEU)" in user
     assert len(user) < len(PASSAGE * 4)
     assert "brevity penalty" in user

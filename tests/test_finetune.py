@@ -41,7 +41,7 @@ def test_golden_items_become_cited_answers_and_refusals(handbook_pipeline):
     # the cited number is the passage from the gold source in the very prompt trained on
     answer = next(e for e in examples if e["origin"] == "golden")
     n = int(answer["messages"][-1]["content"].rsplit("[", 1)[1].split("]")[0])
-    assert f"[{n}] (metric-bleu.md" in answer["messages"][1]["content"]
+    assert f"[{n}] (metric-bleu.md" in answer["messages"][-2]["content"]
     # with the gold passages removed, the target is the refusal
     assert targets.get("golden:refusal") == REFUSAL_TARGET
     assert targets.get("golden:unanswerable") in (None, REFUSAL_TARGET)

@@ -186,10 +186,13 @@ def test_unverified_answers_keep_unsupported_sentences_with_a_warning(guards):
     assert "weakly supported" in verdict.message
 
 
-def test_uncited_sentence_supported_by_some_passage_is_kept(guards):
+def test_uncited_sentence_supported_by_some_passage_is_kept_and_cited(guards):
     answer = "QLoRA quantizes the base model to 4-bit NF4."
     verdict = guards.check_output(answer, [LORA, QLORA])
-    assert verdict.text == answer and not verdict.dropped_sentences
+    assert verdict.text == "QLoRA quantizes the base model to 4-bit NF4 [2]."
+    assert not verdict.dropped_sentences
+    citations = next(d for d in verdict.decisions if d.validator == "citations")
+    assert citations.outcome == "pass" and "cited the supporting source of 1" in citations.detail
 
 
 def test_invalid_citations_are_removed_and_wrong_ones_repointed(guards):

@@ -53,7 +53,7 @@ def _negation_flipped(claim: str, source: str) -> bool:
     return bool((in_claim - in_source) & source_words or (in_source - in_claim) & claim_words)
 
 
-def _numbers(text: str) -> set[str]:
+def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
@@ -146,7 +146,7 @@ def contradiction_cues(claim: str, passage: str) -> list[str]:
     for part in re.split(r";\s+", claim):
         if len(content_words(part)) >= 3:
             cues += _part_cues(part, passage)
-    if _numbers(claim) - _numbers(passage):
+    if numbers_in(claim) - numbers_in(passage):
         cues.append("number")
     return list(dict.fromkeys(cues))
 

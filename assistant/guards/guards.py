@@ -252,10 +252,15 @@ class Guards:
             done.append(f"removed {n} citation(s) to sources that do not exist")
         graded = self._grade(review)
         miscited = [g for g in graded if g.miscited]
-        if miscited and self.policy["citations"] == "fix":
-            review.text = citations.repoint(review.text, miscited)
-            done.append(f"re-pointed {len(miscited)} citation(s) to the supporting source")
-            action = FIX if action == NONE else action
+        uncited = [g for g in graded if g.is_claim and g.supported and not g.cited
+                   and g.best_n is not None]
+        if (miscited or uncited) and self.policy["citations"] == "fix":
+            # An uncited sentence that a passage supports gets that passage's marker: the
+            # reader sees where each claim comes from, whether or not the model wrote it.
+            review.text = citations.repoint(review.text, miscited + uncited)
+            if miscited:
+                done.append(f"re-pointed {len(miscited)} citation(s) to the supporting source")
+                action = FIX if action == NONE else action
             graded = self._grade(review)
         elif miscited:
             action = effective_action(self.policy, "citations", review.attempt)
@@ -263,7 +268,9 @@ class Guards:
                         "the sentence")
             review.decide(INVALID_CITATIONS, action)
         if not done:
-            review.passed("citations", "all citations valid")
+            added = len(uncited) if self.policy["citations"] == "fix" else 0
+            review.passed("citations", "all citations valid" + (
+                f"; cited the supporting source of {added} uncited sentence(s)" if added else ""))
             return graded
         review.failed("citations", action, "; ".join(done))
         if action == FIX:
