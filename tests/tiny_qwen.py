@@ -17,10 +17,10 @@ GGUF_ENV = "ASSISTANT_TEST_GGUF"
 def _assembled_by_setup() -> Path:
     """Where `bash scripts/setup.sh` put the default model (read at import, before the tests
     point ASSISTANT_HOME at their own temporary folders)."""
-    from assistant.base_models import QWEN_05B, assembled_path
+    from assistant.base_models import DEFAULT_MODEL, assembled_path
     from assistant.config import Settings
 
-    return assembled_path(QWEN_05B, Settings.from_env().models_dir)
+    return assembled_path(DEFAULT_MODEL, Settings.from_env().models_dir)
 
 
 DEFAULT_QWEN_GGUF = _assembled_by_setup()
