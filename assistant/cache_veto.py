@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from assistant.text import OPPOSITE_PAIRS
+
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _NUMBER_WORDS = {
@@ -21,16 +23,7 @@ _NEGATIONS = {"not", "no", "never", "without", "cannot", "none", "nothing", "nor
               "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "wont",
               "shouldnt", "wouldnt", "couldnt", "havent", "hasnt", "mustnt"}
 
-# Opposites that flip the answer while barely moving the embedding.
-_OPPOSITES = [
-    ("up", "down"), ("benefit", "risk"), ("benefits", "risks"), ("advantage", "disadvantage"),
-    ("advantages", "disadvantages"), ("pros", "cons"), ("before", "after"),
-    ("increase", "decrease"), ("increases", "decreases"), ("minimum", "maximum"),
-    ("min", "max"), ("best", "worst"), ("input", "output"), ("inputs", "outputs"),
-    ("precision", "recall"), ("positive", "negative"), ("first", "last"), ("more", "less"),
-    ("higher", "lower"), ("larger", "smaller"), ("explicit", "implicit"), ("online", "offline"),
-]
-_CONTRAST_WORDS = {word for pair in _OPPOSITES for word in pair}
+_CONTRAST_WORDS = {word for pair in OPPOSITE_PAIRS for word in pair}
 
 
 def contrast_terms(question: str) -> frozenset[str]:

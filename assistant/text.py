@@ -42,6 +42,27 @@ class Sentence:
         return SPACE_BEFORE_PUNCTUATION.sub(r"\1", MARKER.sub("", self.text)).strip()
 
 
+# Opposites that flip a statement while barely moving its embedding or its content words (many
+# are stopwords): the cache's veto and the support check's "one word replaced" cue use them.
+OPPOSITE_PAIRS = (
+    ("up", "down"), ("benefit", "risk"), ("benefits", "risks"), ("advantage", "disadvantage"),
+    ("advantages", "disadvantages"), ("pros", "cons"), ("before", "after"),
+    ("increase", "decrease"), ("increases", "decreases"), ("minimum", "maximum"),
+    ("min", "max"), ("best", "worst"), ("input", "output"), ("inputs", "outputs"),
+    ("precision", "recall"), ("positive", "negative"), ("first", "last"), ("more", "less"),
+    ("higher", "lower"), ("larger", "smaller"), ("explicit", "implicit"), ("online", "offline"),
+    ("same", "different"), ("few", "many"), ("fewer", "more"), ("most", "least"),
+    ("small", "large"), ("high", "low"), ("early", "late"), ("earlier", "later"),
+    ("always", "never"), ("often", "rarely"), ("faster", "slower"), ("fast", "slow"),
+    ("cheaper", "costlier"), ("easier", "harder"), ("longer", "shorter"), ("long", "short"),
+)
+_OPPOSITE = {frozenset(pair) for pair in OPPOSITE_PAIRS}
+
+
+def are_opposites(a: str, b: str) -> bool:
+    return frozenset((a, b)) in _OPPOSITE
+
+
 def split_sentences(answer: str) -> list[Sentence]:
     """Sentences with their spans; markers written after the full stop stay with their sentence."""
     pieces: list[tuple[int, int]] = []

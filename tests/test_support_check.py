@@ -211,6 +211,21 @@ def test_surface_cues_find_negation_numbers_and_swapped_terms():
     assert contradiction_cues("It reports precision.", passage) == []
 
 
+def test_an_opposite_stopword_is_a_replaced_word():
+    """"few" for "many", "before" for "after": stopwords, so not content words, yet the claim
+    says the opposite of its source sentence."""
+    from assistant.guards.contradiction_cues import contradiction_cues
+
+    passage = ("A thumbs-up button takes one click, so many users use it. The assistant splits "
+               "each document into chunks before embedding them.")
+    assert contradiction_cues("A thumbs-up button takes one click, so few users use it.",
+                              passage) == ["replaced"]
+    assert contradiction_cues("The assistant splits each document into chunks after embedding "
+                              "them.", passage) == ["replaced"]
+    assert contradiction_cues("A thumbs-up button takes one click, so many users use it.",
+                              passage) == []
+
+
 @pytest.mark.parametrize("model", ["words", pytest.param("shipped", marks=pytest.mark.slow)])
 def test_a_withheld_answer_says_why_once(request, model):
     from assistant.pipeline import TurnRequest

@@ -22,7 +22,7 @@ import difflib
 import os
 import re
 
-from assistant.text import content_words, split_sentences
+from assistant.text import are_opposites, content_words, split_sentences
 
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "without", "none", "neither", "nor",
                        "nothing", "nobody"})
@@ -95,8 +95,11 @@ def _one_word_replaced(claim: str, source: str) -> bool:
     _, i1, i2, j1, j2 = ops[0]
     new, old = a[i1:i2], b[j1:j2]
     # "BLEU is ..." for "It is ..." names the subject, it does not change it.
-    return (len(new) == len(old) == 1 and bool(content_words(new[0]))
-            and old[0] not in PRONOUNS and new[0] not in b
+    if len(new) != 1 or len(old) != 1:
+        return False
+    if are_opposites(new[0], old[0]):  # "few" for "many": stopwords, yet the opposite claim
+        return True
+    return (bool(content_words(new[0])) and old[0] not in PRONOUNS and new[0] not in b
             and not _same_stem(new[0], old[0]))
 
 
