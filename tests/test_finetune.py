@@ -124,6 +124,20 @@ def test_a_shipped_adapter_for_another_base_model_is_not_made_live(tmp_path, mon
     assert adapters.install_shipped(home, base_model="Small") == "small-v1"
 
 
+def test_a_new_default_base_gets_its_shipped_adapter_unless_the_user_chose(tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    for name, base in (("large-v1", "Large"), ("small-v1", "Small")):
+        _fake_adapter(shipped, name)
+        (shipped / name / "adapter_metadata.json").write_text(f'{{"base_model": "{base}"}}')
+    monkeypatch.setattr(adapters, "SHIPPED_DIR", shipped)
+    home = tmp_path / "adapters"
+    assert adapters.install_shipped(home, base_model="Small") == "small-v1"
+    # the default model became Large: the first start's choice is replaced
+    assert adapters.install_shipped(home, base_model="Large") == "large-v1"
+    adapters.set_live(home, "small-v1", note="finetune use")  # the user's own choice stays
+    assert adapters.install_shipped(home, base_model="Large") == "small-v1"
+
+
 def _runs(base_scores, cand_scores):
     from evals.compare import compare_runs
 

@@ -75,9 +75,21 @@ def install_shipped(adapters_dir: Path, base_model: str | None = None) -> str | 
             shutil.copytree(source, target)
     fitting = [p for p in shipped
                if base_model is None or metadata(p).get("base_model") == base_model]
-    if fitting and not (adapters_dir / "LIVE").exists():
+    if fitting and (not (adapters_dir / "LIVE").exists()
+                    or _stale_shipped_default(adapters_dir, base_model)):
         set_live(adapters_dir, fitting[-1].name, note="shipped default")
     return live_adapter(adapters_dir)
+
+
+def _stale_shipped_default(adapters_dir: Path, base_model: str | None) -> bool:
+    """The live adapter was made live by a first start, not chosen, and it does not fit the base
+    model in use (the default model changed): the shipped adapter for that base replaces it."""
+    live, entries = live_adapter(adapters_dir), history(adapters_dir)
+    if live is None or base_model is None or not entries:
+        return False
+    last = entries[-1]
+    return (last.get("note") == "shipped default" and last.get("to") == live
+            and metadata(adapters_dir / live).get("base_model") != base_model)
 
 
 def metadata(adapter_dir: Path) -> dict:
