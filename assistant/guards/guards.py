@@ -252,9 +252,10 @@ class Guards:
             done.append(f"removed {n} citation(s) to sources that do not exist")
         graded = self._grade(review)
         miscited = [g for g in graded if g.miscited]
+        fixing = self.policy["citations"] == "fix"
         uncited = [g for g in graded if g.is_claim and g.supported and not g.cited
-                   and g.best_n is not None]
-        if (miscited or uncited) and self.policy["citations"] == "fix":
+                   and g.best_n is not None] if fixing else []
+        if (miscited or uncited) and fixing:
             # An uncited sentence that a passage supports gets that passage's marker: the
             # reader sees where each claim comes from, whether or not the model wrote it.
             review.text = citations.repoint(review.text, miscited + uncited)
@@ -268,9 +269,9 @@ class Guards:
                         "the sentence")
             review.decide(INVALID_CITATIONS, action)
         if not done:
-            added = len(uncited) if self.policy["citations"] == "fix" else 0
             review.passed("citations", "all citations valid" + (
-                f"; cited the supporting source of {added} uncited sentence(s)" if added else ""))
+                f"; cited the supporting source of {len(uncited)} uncited sentence(s)"
+                if uncited else ""))
             return graded
         review.failed("citations", action, "; ".join(done))
         if action == FIX:
