@@ -269,9 +269,8 @@ class Guards:
                         "the sentence")
             review.decide(INVALID_CITATIONS, action)
         if not done:
-            review.passed("citations", "all citations valid" + (
-                f"; cited the supporting source of {len(uncited)} uncited sentence(s)"
-                if uncited else ""))
+            note = f"; cited the supporting source of {len(uncited)} uncited sentence(s)"
+            review.passed("citations", "all citations valid" + (note if uncited else ""))
             return graded
         review.failed("citations", action, "; ".join(done))
         if action == FIX:
