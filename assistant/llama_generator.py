@@ -13,6 +13,7 @@ from pathlib import Path
 
 from assistant.base_models import ModelUnavailable
 from assistant.generator import Generation, LoadsOnce
+from assistant.yes_no import YES_WORD, opening_bias
 
 # Room for the system prompt, four trimmed sources, a long question and the answer.
 DEFAULT_CONTEXT_TOKENS = 4096
@@ -33,7 +34,8 @@ class LlamaCppGenerator(LoadsOnce):
     runtime = "llama.cpp"
 
     def __init__(self, gguf: Path, adapter_gguf: Path | None = None, name: str | None = None,
-                 threads: int | None = None, context_tokens: int = DEFAULT_CONTEXT_TOKENS):
+                 threads: int | None = None, context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+                 yes_bias: float = 0.0):
         self.gguf = Path(gguf)
         self.adapter_gguf = Path(adapter_gguf) if adapter_gguf else None
         self.name = name or self.gguf.stem
@@ -42,6 +44,7 @@ class LlamaCppGenerator(LoadsOnce):
         self.adapter = self.adapter_dir.name if self.adapter_dir else None
         self.threads = threads or default_threads()
         self.context_tokens = context_tokens
+        self.yes_bias = yes_bias  # see assistant.yes_no
         super().__init__()
 
     def _load(self):
@@ -78,21 +81,31 @@ class LlamaCppGenerator(LoadsOnce):
         for _ in self._pieces(messages, max_new_tokens=1, generation=Generation(iter(()))):
             pass
 
-    def stream(self, messages: list[dict], max_new_tokens: int = 200) -> Generation:
+    def stream(self, messages: list[dict], max_new_tokens: int = 200,
+               yes_no: bool = False) -> Generation:
         self.load()  # fail here, before streaming, when the model cannot be loaded
         generation = Generation(iter(()))
-        generation.pieces = self._pieces(messages, max_new_tokens, generation)
+        generation.pieces = self._pieces(messages, max_new_tokens, generation, yes_no)
         return generation
 
+    def _logits_processor(self, llm, yes_no: bool):
+        if not (yes_no and self.yes_bias):
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        yes_token = llm.tokenize(YES_WORD.encode("utf-8"), add_bos=False, special=False)[0]
+        return LogitsProcessorList([opening_bias(yes_token, self.yes_bias)])
+
     def _pieces(self, messages: list[dict], max_new_tokens: int,
-                generation: Generation) -> Iterator[str]:
+                generation: Generation, yes_no: bool = False) -> Iterator[str]:
         llm = self.load()
         # Held while the consumer iterates; closing the iterator (Stop, a closed tab) releases
         # it through the generator's finally, and llama.cpp stops decoding at once.
         with self._generate_lock:
             chunks = llm.create_chat_completion(
                 messages=messages, max_tokens=max_new_tokens, temperature=0.0,
-                repeat_penalty=1.05, stream=True)
+                repeat_penalty=1.05, stream=True,
+                logits_processor=self._logits_processor(llm, yes_no))
             try:
                 for chunk in chunks:
                     if generation.stop_event.is_set():

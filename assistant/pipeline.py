@@ -40,6 +40,7 @@ from assistant.records import (
 )
 from assistant.retrieval import evidence_passages, has_evidence, to_passages
 from assistant.settle import guard_entries, settle_answer
+from assistant.yes_no import is_yes_no_question
 
 
 @dataclass
@@ -312,6 +313,7 @@ class Pipeline:
                                max_chars=self.settings.source_chars,
                                unverified=turn.unverified and not passages),
                 self.settings.max_new_tokens,
+                yes_no=is_yes_no_question(turn.question),
             )
             generation.stop_event = state.request.stop_event
             for piece in generation:

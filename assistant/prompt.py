@@ -5,8 +5,9 @@ from __future__ import annotations
 from assistant.excerpts import excerpt
 from assistant.records import Passage
 
-# Bump whenever the wording or the shown text changes: logged per turn, part of cache keys.
-PROMPT_VERSION = "p3"
+# Bump whenever the wording, the shown text or how the answer is decoded changes: logged per
+# turn, part of cache keys. p4: p3's text, with the yes/no correction (assistant.yes_no).
+PROMPT_VERSION = "p4"
 
 SYSTEM_PROMPT = (
     "You are a careful assistant that answers only from the numbered sources given to you. "

@@ -33,7 +33,7 @@ class UnavailableGenerator:
         self.name = "unavailable"
         self.reason = reason
 
-    def stream(self, messages, max_new_tokens=200):
+    def stream(self, messages, max_new_tokens=200, yes_no=False):
         raise ModelUnavailable(self.reason)
 
 
@@ -127,14 +127,17 @@ def make_generator(settings: Settings, progress: Callable[[str], None] = print):
     try:
         name = model_name(settings)
         adapter_dir = resolve_adapter(settings, progress)
+        base = base_model_of(settings)
+        yes_bias = base.yes_bias if base is not None else 0.0
         if settings.runtime == "transformers":
-            return LocalGenerator(hf_model_dir(settings, progress), adapter_dir, name=name)
+            return LocalGenerator(hf_model_dir(settings, progress), adapter_dir, name=name,
+                                  yes_bias=yes_bias)
         if settings.runtime != "llama.cpp":
             raise ModelUnavailable(f"Unknown ASSISTANT_RUNTIME {settings.runtime!r}; use "
                                    "llama.cpp or transformers.")
         adapter_gguf = adapter_dir / "adapter.gguf" if adapter_dir else None
         return LlamaCppGenerator(gguf_path(settings, progress), adapter_gguf, name=name,
-                                 threads=settings.threads)
+                                 threads=settings.threads, yes_bias=yes_bias)
     except ModelUnavailable as err:
         progress(f"WARNING: {err}")
         return UnavailableGenerator(str(err))

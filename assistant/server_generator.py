@@ -88,7 +88,10 @@ class ServerGenerator:
         """The server keeps its own model loaded; only check that it answers."""
         self.served_models()
 
-    def stream(self, messages: list[dict], max_new_tokens: int = 200) -> Generation:
+    def stream(self, messages: list[dict], max_new_tokens: int = 200,
+               yes_no: bool = False) -> Generation:
+        # `yes_no` is not applied: an OpenAI-style logit_bias would hold for every token of the
+        # answer, not only its first (see assistant.yes_no); a served model keeps its habit.
         body = {"model": self._model_to_ask(), "messages": messages, "stream": True,
                 "max_tokens": max_new_tokens, "temperature": 0.0,
                 "stream_options": {"include_usage": True}}

@@ -9,7 +9,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from evals.reading_set import ReadingItem, item_messages
+from assistant.yes_no import is_yes_no_question
+from evals.reading_set import ReadingItem, item_messages, prompt_question
 from evals.reading_text import (
     MAGNITUDES,
     answer_tokens,
@@ -156,8 +157,9 @@ def score_answer(item: ReadingItem, answer: str) -> dict:
 # Running a generator and summarising
 
 
-def generate(generator, messages: list[dict], max_new_tokens: int) -> str:
-    return "".join(generator.stream(messages, max_new_tokens=max_new_tokens)).strip()
+def generate(generator, messages: list[dict], max_new_tokens: int, yes_no: bool = False) -> str:
+    return "".join(generator.stream(messages, max_new_tokens=max_new_tokens,
+                                    yes_no=yes_no)).strip()
 
 
 def run_reading(generator, items: list[ReadingItem], max_new_tokens: int = 96,
@@ -166,7 +168,9 @@ def run_reading(generator, items: list[ReadingItem], max_new_tokens: int = 96,
     results = []
     for item in items:
         started = time.perf_counter()
-        answer = generate(generator, item_messages(item), max_new_tokens)
+        # As the pipeline asks it: the question's form decides, not the item's label.
+        answer = generate(generator, item_messages(item), max_new_tokens,
+                          yes_no=is_yes_no_question(prompt_question(item)))
         seconds = round(time.perf_counter() - started, 3)
         row = {"id": item.id, "dataset": item.dataset, "answer": answer,
                **score_answer(item, answer), "seconds": seconds,

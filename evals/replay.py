@@ -139,11 +139,11 @@ class SystemPromptOverride:
         digest = hashlib.sha256(system_prompt.encode()).hexdigest()[:8]
         self.prompt_version = f"{PROMPT_VERSION}+sys-{digest}"
 
-    def stream(self, messages, max_new_tokens=200):
+    def stream(self, messages, max_new_tokens=200, yes_no=False):
         replaced = [
             {**m, "content": self.system_prompt} if m["role"] == "system" else m for m in messages
         ]
-        return self.inner.stream(replaced, max_new_tokens)
+        return self.inner.stream(replaced, max_new_tokens, yes_no=yes_no)
 
     def load(self):
         return self.inner.load()

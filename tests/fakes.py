@@ -27,12 +27,14 @@ class ScriptedGenerator:
     def __init__(self, *responses: str):
         self.responses = list(responses)
         self.prompts: list[list[dict]] = []
+        self.yes_no_flags: list[bool] = []  # what the pipeline said of each question
 
     def queue(self, *responses: str) -> None:
         self.responses.extend(responses)
 
-    def stream(self, messages, max_new_tokens=200) -> Generation:
+    def stream(self, messages, max_new_tokens=200, yes_no=False) -> Generation:
         self.prompts.append(messages)
+        self.yes_no_flags.append(yes_no)
         text = self.responses.pop(0) if self.responses else "No scripted response left."
         words = text.split(" ")
         generation = Generation(iter(()), prompt_tokens=sum(len(m["content"]) for m in messages))

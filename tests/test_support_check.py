@@ -226,6 +226,33 @@ def test_an_opposite_stopword_is_a_replaced_word():
                               passage) == []
 
 
+def test_an_opposite_word_counts_however_the_rest_is_reworded():
+    """"longer" where the source says "shorter", with the subject named differently: more than
+    one word changed, yet the claim says the opposite. A sentence naming both is left alone."""
+    from assistant.guards.contradiction_cues import contradiction_cues
+
+    passage = "The brevity penalty penalises candidates that are shorter than the reference."
+    assert contradiction_cues("It penalises candidates longer than the reference.",
+                              passage) == ["replaced"]
+    assert contradiction_cues("It penalises candidates shorter than the reference, not "
+                              "longer ones.", passage) != ["replaced"]
+    assert contradiction_cues("It penalises candidates that are shorter than the reference.",
+                              passage) == []
+
+
+def test_a_claim_is_compared_with_the_source_clause_it_rewrites():
+    """"A does x; B does y" in the source: saying of B what it says of A is one word
+    replaced in that clause, though the whole sentence holds both words."""
+    from assistant.guards.contradiction_cues import contradiction_cues
+
+    source = ("Context-dependent metrics use the input context; context-free metrics only "
+              "compare the output with gold references.")
+    assert "replaced" in contradiction_cues(
+        "Context-free metrics use the input context; context-dependent metrics only compare "
+        "the output with gold references.", source)
+    assert contradiction_cues("Context-dependent metrics use the input context.", source) == []
+
+
 @pytest.mark.parametrize("model", ["words", pytest.param("shipped", marks=pytest.mark.slow)])
 def test_a_withheld_answer_says_why_once(request, model):
     from assistant.pipeline import TurnRequest

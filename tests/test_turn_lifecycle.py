@@ -17,7 +17,7 @@ class BlockingGenerator:
     def __init__(self):
         self.lock = threading.Lock()
 
-    def stream(self, messages, max_new_tokens=200):
+    def stream(self, messages, max_new_tokens=200, yes_no=False):
         from assistant.generator import Generation
 
         generation = Generation(iter(()))

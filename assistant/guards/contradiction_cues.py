@@ -8,7 +8,9 @@ those differences, against the passage sentence that shares the most words with 
 - negation: one of the two is negated and the other is not;
 - number: the claim states a number the passage never mentions;
 - replaced: the source sentence with one content word exchanged for another ("QLoRA" for
-  "LoRA", "lower" for "higher");
+  "LoRA", "lower" for "higher"), or a word whose opposite the source sentence uses in its
+  place however the rest is reworded ("It penalises longer candidates" for "The brevity
+  penalty penalises candidates that are shorter");
 - order: two terms both sentences name appear in the opposite order ("context-free metrics
   compare with the source; context-dependent ones do not" reversed), or two words trade places
   in an otherwise unchanged sentence ("precision" and "recall").
@@ -62,8 +64,12 @@ def _terms(text: str) -> list[str]:
 
 
 def source_sentence(claim: str, passage: str) -> str:
-    """The passage sentence sharing the most content words with the claim."""
-    return best_sentences(claim, passage, 1)[0]
+    """The passage clause sharing the most content words with the claim: a sentence's clauses
+    ("A does x; B does y") are compared one by one, as the claim's are, so that a claim saying
+    of A what the source says of B reads as one word replaced."""
+    clauses = [c for s in split_sentences(passage) for c in re.split(r";\s+", s.claim)]
+    words = content_words(claim)
+    return max(clauses or [passage], key=lambda c: len(content_words(c) & words))
 
 
 def _order_reversed(claim: str, source: str) -> bool:
@@ -103,6 +109,14 @@ def _one_word_replaced(claim: str, source: str) -> bool:
             and not _same_stem(new[0], old[0]))
 
 
+def _opposite_used(claim: str, source: str) -> bool:
+    """The claim says a word where the source sentence says its opposite, and neither says
+    both ("longer" where the source has "shorter")."""
+    said, source_words = set(_WORD.findall(claim.lower())), set(_WORD.findall(source.lower()))
+    return any(are_opposites(ours, theirs)
+               for ours in said - source_words for theirs in source_words - said)
+
+
 def _same_stem(a: str, b: str) -> bool:
     """Spelling or inflection variants ("specialised"/"specialized", "continued"/"continuing")
     share most of their beginning; "QLoRA"/"LoRA" and "higher"/"lower" do not."""
@@ -138,7 +152,7 @@ def _part_cues(part: str, passage: str) -> list[str]:
         cues.append("negation")
     if _order_reversed(part, source) or _words_traded(part, source):
         cues.append("order")
-    if _one_word_replaced(part, source):
+    if _one_word_replaced(part, source) or _opposite_used(part, source):
         cues.append("replaced")
     return cues
 

@@ -50,7 +50,7 @@ from assistant.records import (
 )
 
 # Bump when any rule, pattern, threshold default or wording changes: part of cache keys.
-GUARD_RULES_VERSION = "g6"
+GUARD_RULES_VERSION = "g7"
 
 REASK_INSTRUCTION = (
     "Your previous answer was rejected ({why}). Write it again using only facts stated in the "
