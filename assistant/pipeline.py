@@ -265,7 +265,8 @@ class Pipeline:
         if state.request.sources_only:
             turn.reason, turn.answer = SOURCES_ONLY, refusal_sentence(SOURCES_ONLY)
             state.done = True
-        elif not has_evidence(turn.passages, self.settings.min_relevance) and not turn.unverified:
+        elif (not has_evidence(turn.passages, self.settings.min_relevance, turn.question)
+              and not turn.unverified):
             turn.refused, turn.reason = True, NO_EVIDENCE
             turn.answer = refusal_sentence(NO_EVIDENCE)
             state.done = True
@@ -288,7 +289,7 @@ class Pipeline:
         turn = state.turn
         # Unverified ("answer anyway"): sources that pass the bar are still used and cited;
         # without any, the model answers from its own knowledge.
-        passages = evidence_passages(turn.passages, self.settings.min_relevance)
+        passages = evidence_passages(turn.passages, self.settings.min_relevance, turn.question)
         attempt = 1
         while True:
             text = yield from self._stream_answer(state, passages, strict=attempt > 1)

@@ -63,6 +63,7 @@ RATE_LIMITED = "RATE_LIMITED"  # the user sent questions faster than the app all
 # ... and the guards' (assistant/guards/guards.py uses these).
 PROMPT_INJECTION = "PROMPT_INJECTION"
 UNSAFE_INPUT = "UNSAFE_INPUT"
+SELF_HARM = "SELF_HARM"  # the message says its writer may harm themselves
 UNGROUNDED = "UNGROUNDED"
 PII_IN_OUTPUT = "PII_IN_OUTPUT"
 SYSTEM_PROMPT_LEAK = "SYSTEM_PROMPT_LEAK"
@@ -105,6 +106,11 @@ REFUSALS = {
     UNSAFE_INPUT: Refusal("Not processed: abusive or harmful request",
                           "I can't help with this message because it contains abusive language "
                           "or asks for harmful instructions."),
+    SELF_HARM: Refusal("You don't have to go through this alone",
+                       "I'm really sorry you're feeling this way. I can't help with that, but "
+                       "you deserve support right now: please reach out to someone you trust, "
+                       "or call a crisis line or your local emergency number. If you are in "
+                       "immediate danger, call your local emergency number now."),
     UNGROUNDED: Refusal("Withheld: the answer was not supported by the sources",
                         "I could not write an answer that my sources support, so I am not "
                         "giving one."),

@@ -235,7 +235,7 @@ def turn_timer(settings: Settings, args):
         passages = []
         if index is not None:
             passages = evidence_passages(to_passages(index.search(question, settings.top_k)),
-                                         settings.min_relevance)
+                                         settings.min_relevance, question)
         retrieved = time.perf_counter()
         generation = generator.stream(build_messages(question, passages), args.max_new_tokens)
         for _ in generation:

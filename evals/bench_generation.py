@@ -52,7 +52,7 @@ def prompts(settings: Settings, texts: list[str], source_chars: int) -> list[lis
     out = []
     for text in texts:
         passages = evidence_passages(to_passages(index.search(text, settings.top_k)),
-                                     settings.min_relevance)
+                                     settings.min_relevance, text)
         out.append(build_messages(text, passages, max_chars=source_chars))
     return out
 

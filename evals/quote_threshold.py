@@ -35,9 +35,9 @@ def best_sentence_per_item(split: str) -> list[dict]:
     rows = []
     for item in load_golden(split):
         passages = to_passages(pipeline.index.search(item.question, k=settings.top_k))
-        if not has_evidence(passages, settings.min_relevance):
+        if not has_evidence(passages, settings.min_relevance, item.question):
             continue  # refused for lack of evidence before any answer is written
-        shown = evidence_passages(passages, settings.min_relevance)
+        shown = evidence_passages(passages, settings.min_relevance, item.question)
         quotes = best_quotes(item.question, shown, embed, min_similarity=-1.0, max_quotes=1)
         if not quotes:
             continue

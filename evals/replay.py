@@ -71,7 +71,7 @@ def shown_passages(turn: Turn, min_relevance: float):
     """The passages the model saw, numbered as in its prompt (see Pipeline._generate)."""
     if turn.refused and turn.first_token_ms is None:
         return []  # refused before generation: the model saw nothing
-    return evidence_passages(turn.passages, min_relevance)
+    return evidence_passages(turn.passages, min_relevance, turn.question)
 
 
 def item_result(item: GoldenItem, turn: Turn, min_relevance: float) -> ItemResult:

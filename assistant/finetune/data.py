@@ -64,7 +64,7 @@ class ExampleBuilder:
         depth = self.top_k * 3 if excluded else self.top_k
         hits = [(d, s) for d, s in self.index.search(question, depth)
                 if d.metadata.get("source") not in excluded][: self.top_k]
-        return evidence_passages(to_passages(hits), self.min_relevance)
+        return evidence_passages(to_passages(hits), self.min_relevance, question)
 
     def answer_examples(self, question: str, answer: str, sources: Iterable[str],
                         origin: str, heading: str | None = None) -> list[dict]:
@@ -104,7 +104,7 @@ def from_log(log, min_relevance: float, redact: Callable[[str], str]):
         turn = Turn.from_row(row)
         question = redact(turn.question)
         passages = turn.passages if turn.unverified else evidence_passages(
-            turn.passages, min_relevance)
+            turn.passages, min_relevance, turn.question)
         if not passages:
             continue  # refused before the model ran: nothing the model could learn here
         correction = (fb.get("correction") or "").strip()

@@ -42,6 +42,7 @@ from assistant.records import (
     PII_IN_OUTPUT,
     PROMPT_INJECTION,
     REFUSALS,
+    SELF_HARM,
     SYSTEM_PROMPT_LEAK,
     UNGROUNDED,
     UNSAFE_INPUT,
@@ -67,6 +68,7 @@ _REASK_WHY = {
 _REDACTORS = (("secrets", "secret_findings"), ("pii", "pii_findings"))
 # Checks of a user message that can block it: (validator, reason code, detail when it passes).
 _SCREENS = (
+    ("self_harm", SELF_HARM, "nothing found"),  # first: such a message gets care, not a warning
     ("prompt_injection", PROMPT_INJECTION, "no attack pattern found"),
     ("harmful_request", UNSAFE_INPUT, "nothing found"),
     ("profanity", UNSAFE_INPUT, "nothing found"),
@@ -78,9 +80,8 @@ def _guard(name: str, validator) -> v.Guard:
 
 
 def _run(guard: v.Guard, text: str, metadata: dict) -> tuple[str, bool, str]:
-    """(validated text, failed?, failure reason) for a single-validator guard. `metadata` must
-    not be empty: guardrails replaces an empty dict by a new one (`metadata or {}`) and the
-    validators' results would not come back."""
+    """(validated text, failed?, failure reason) of a one-validator guard. `metadata` must not
+    be empty: guardrails swaps an empty dict for a new one, and the results would be lost."""
     metadata.setdefault("guards", GUARD_RULES_VERSION)
     outcome = guard.validate(text, metadata=metadata)
     failures = [s for s in outcome.validation_summaries or [] if s.validator_status == "fail"]
@@ -116,6 +117,7 @@ class Guards:
     def _input_guards(self) -> dict[str, v.Guard]:
         p, fix, noop = self.policy, v.OnFailAction.FIX, v.OnFailAction.NOOP
         return {
+            "self_harm": _guard("input-self-harm", v.SelfHarm(on_fail=noop)),
             "secrets": _guard(
                 "input-secrets", v.RedactSecrets(p["secret_min_entropy"], on_fail=fix)),
             "pii": _guard("input-pii", v.RedactPII(on_fail=fix)),
@@ -206,10 +208,8 @@ class Guards:
     def check_output(
         self, answer: str, passages: list[Passage], attempt: int = 1, unverified: bool = False
     ) -> OutputVerdict:
-        """Check an answer against the passages it was written from. `attempt` is 1 for the
-        first draft and 2 after a reask. `unverified=True` (the user chose "answer anyway"):
-        unsupported sentences are kept and only make the answer low-confidence; every other
-        check applies as usual."""
+        """Check an answer against its passages; `attempt` is 2 after a reask. `unverified`
+        ("answer anyway"): unsupported sentences stay and only lower the confidence."""
         if not answer.strip():
             empty = Decision("length", FAIL, REFUSE, "empty answer")
             return OutputVerdict("", False, True, EMPTY_ANSWER, False,

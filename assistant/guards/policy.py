@@ -4,7 +4,7 @@ Pass a partial dict as `Guards(policy=...)`; missing keys take these defaults.
 
 Actions per validator:
 - input: "pii"/"secrets": "redact" | "refuse"; "prompt_injection", "profanity",
-  "harmful_request": "refuse" | "warn" (logged and shown, not blocked).
+  "harmful_request", "self_harm": "refuse" | "warn" (logged and shown, not blocked).
 - output: "citations": "fix" (remove markers to missing passages, re-point a marker to the
   passage that supports its sentence) | "reask" | "refuse";
   "groundedness": "drop_sentences" | "reask" | "refuse";
@@ -24,6 +24,7 @@ DEFAULT_POLICY: dict = {
     "prompt_injection": "refuse",
     "profanity": "refuse",
     "harmful_request": "refuse",
+    "self_harm": "refuse",
     # output actions
     "citations": "fix",
     "groundedness": "drop_sentences",
@@ -67,6 +68,7 @@ ALLOWED = {
     "prompt_injection": {"refuse", "warn"},
     "profanity": {"refuse", "warn"},
     "harmful_request": {"refuse", "warn"},
+    "self_harm": {"refuse", "warn"},
     "citations": {"fix", "reask", "refuse"},
     "groundedness": {"drop_sentences", "reask", "refuse"},
     "groundedness_nothing_left": {"reask", "refuse"},

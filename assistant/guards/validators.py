@@ -35,6 +35,7 @@ from assistant.guards.injection import (
     injection_score,
 )
 from assistant.guards.offline import isolated_import
+from assistant.guards.self_harm import mentions_self_harm
 
 with isolated_import():
     from guardrails import Guard, OnFailAction  # noqa: F401  (re-exported)
@@ -130,6 +131,16 @@ class HarmfulRequest(_Check):
         if harmful_score(injection_assessment(self.detector, value, metadata)) < self.threshold:
             return PassResult()
         return FailResult(error_message="asks for harmful instructions")
+
+
+@register_validator(name="assistant/self_harm", data_type="string")
+class SelfHarm(Validator):
+    """A message whose writer may harm themselves: answered with care, never by the model."""
+
+    def validate(self, value: Any, metadata: dict) -> ValidationResult:
+        if not mentions_self_harm(value):
+            return PassResult()
+        return FailResult(error_message="the writer may be thinking of harming themselves")
 
 
 @register_validator(name="assistant/profanity", data_type="string")
