@@ -1,5 +1,7 @@
 """What the chat shows for a turn: one title and one sentence per refusal, banners per path."""
 
+import html
+
 import pytest
 
 from assistant.records import PATH_QUOTED, REFUSALS, SOURCES_ONLY, Turn, refusal_sentence
@@ -11,9 +13,17 @@ def test_every_refusal_has_one_title_and_says_its_sentence_once(reason):
     turn = Turn(question="q", conversation_id="c", refused=True, reason=reason,
                 answer=refusal_sentence(reason))
     shown = answer_markdown(turn)
-    assert REFUSAL_TITLES[reason] in shown
+    assert html.escape(REFUSAL_TITLES[reason]) in shown
     sentence = refusal_sentence(reason).replace("'", "&#x27;")
     assert shown.count(sentence) == 1
+
+
+def test_a_caring_answer_has_no_stop_sign():
+    from assistant.records import SELF_HARM
+
+    turn = Turn(question="q", conversation_id="c", refused=True, reason=SELF_HARM,
+                answer=refusal_sentence(SELF_HARM))
+    assert "\u26d4" not in answer_markdown(turn)
 
 
 def test_a_quoted_answer_has_its_banner_and_no_repeated_notice():

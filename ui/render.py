@@ -9,6 +9,7 @@ from assistant.records import (
     NO_EVIDENCE,
     PATH_QUOTED,
     REFUSALS,
+    SELF_HARM,
     SOURCES_ONLY,
     Turn,
 )
@@ -22,13 +23,16 @@ EXPECTATIONS = (
 )
 
 REFUSAL_TITLES = {reason: refusal.title for reason, refusal in REFUSALS.items()}
+# A stop sign reads as a reprimand; someone who may harm themselves gets a gentler mark.
+STOP_SIGN = "\u26d4"
+REFUSAL_ICONS = {SELF_HARM: "\U0001F499"}
 
 
 def refusal_html(turn: Turn) -> str:
     title = REFUSAL_TITLES.get(turn.reason, "Not answered")
     parts = [
         f'<div class="refusal" data-reason="{html.escape(turn.reason)}">',
-        f"<strong>\u26d4 {html.escape(title)}</strong>",
+        f"<strong>{REFUSAL_ICONS.get(turn.reason, STOP_SIGN)} {html.escape(title)}</strong>",
         f"<p>{html.escape(turn.answer)}</p>",
     ]
     if turn.searched_for:
