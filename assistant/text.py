@@ -55,6 +55,9 @@ OPPOSITE_PAIRS = (
     ("small", "large"), ("high", "low"), ("early", "late"), ("earlier", "later"),
     ("always", "never"), ("often", "rarely"), ("faster", "slower"), ("fast", "slow"),
     ("cheaper", "costlier"), ("easier", "harder"), ("longer", "shorter"), ("long", "short"),
+    # terms of the field that name opposite kinds: swapping them reverses a definition
+    ("context-free", "context-dependent"), ("dense", "sparse"), ("extractive", "abstractive"),
+    ("supervised", "unsupervised"), ("encoder", "decoder"), ("encoder-only", "decoder-only"),
 )
 _OPPOSITE = {frozenset(pair) for pair in OPPOSITE_PAIRS}
 

@@ -238,6 +238,10 @@ def test_an_opposite_word_counts_however_the_rest_is_reworded():
                               "longer ones.", passage) != ["replaced"]
     assert contradiction_cues("It penalises candidates that are shorter than the reference.",
                               passage) == []
+    examples = ("Examples of context-dependent metrics include factual consistency checkers and "
+                "answer relevance scores.")
+    assert contradiction_cues("Context-free metrics include factual consistency checkers and "
+                              "answer relevance scores.", examples) == ["replaced"]
 
 
 def test_a_claim_is_compared_with_the_source_clause_it_rewrites():
