@@ -211,6 +211,19 @@ def test_surface_cues_find_negation_numbers_and_swapped_terms():
     assert contradiction_cues("It reports precision.", passage) == []
 
 
+def test_a_negation_ends_at_its_clause():
+    """"When it cannot answer, the refusal must be visible" negates "answer", not "refusal":
+    a claim about the refusal is not a flipped negation."""
+    from assistant.guards.contradiction_cues import contradiction_cues
+
+    passage = ("When an assistant cannot or should not answer, the refusal must be clearly "
+               "visible and explain why.")
+    assert contradiction_cues("A refusal should be clearly visible and explain why.",
+                              passage) == []
+    assert contradiction_cues("The refusal must not be clearly visible.",
+                              passage) == ["negation"]
+
+
 def test_an_opposite_stopword_is_a_replaced_word():
     """"few" for "many", "before" for "after": stopwords, so not content words, yet the claim
     says the opposite of its source sentence."""

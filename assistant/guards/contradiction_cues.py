@@ -37,13 +37,19 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _TERM = re.compile(r"\b(?:[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9-]*|[A-Za-z]+-[A-Za-z-]+)\b")
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:()]")
+
+
 def _negated_words(text: str) -> set[str]:
-    """Content words within four words after a negation: what the negation is about."""
-    words = _WORD.findall(text.lower())
+    """Content words within four words after a negation, in its own clause: what the
+    negation is about ("When it cannot answer, the refusal must be visible" negates
+    "answer", not "refusal")."""
     out: set[str] = set()
-    for i, w in enumerate(words):
-        if w in NEGATIONS or w.endswith("n't"):
-            out |= content_words(" ".join(words[i + 1:i + 5]))
+    for clause in _CLAUSE_BREAK.split(text.lower()):
+        words = _WORD.findall(clause)
+        for i, w in enumerate(words):
+            if w in NEGATIONS or w.endswith("n't"):
+                out |= content_words(" ".join(words[i + 1:i + 5]))
     return out
 
 
