@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.guards.injection_model import MODEL_DIR, LinearModel, segments
+from assistant.guards.injection_model import MODEL_DIR, OWN_TEXT, LinearModel, segments
 from evals.redteam_readers import CATEGORIES
 from evals.redteam_sources import SOURCES, build, find_wheels, manifest
 
@@ -164,6 +164,57 @@ def train(args) -> None:
                       "seconds": round(time.time() - started)}, indent=2))
 
 
+# -- the character n-gram model -------------------------------------------------------------
+
+CHARS_REGULARISATION = 4.0  # C for the character model
+# Its own shares of development benign messages above its thresholds (see train_chars).
+CHARS_BLOCK_FALSE_SHARE = 0.02
+CHARS_WARN_FALSE_SHARE = 0.05
+
+
+def train_chars(args) -> None:
+    """Fit the character n-gram model (assistant/guards/char_model.py) on the training sources'
+    message texts, as the detector folds them; thresholds from the development part."""
+    from sklearn.linear_model import LogisticRegression
+
+    from assistant.guards.char_model import CharModel, vectorizer
+
+    records, _ = load_records(args)
+    fit_rows = [r for r in records if r["split"] == "train"]
+    dev_rows = [r for r in records if r["split"] == "dev"]
+    texts = [segments(r["text"])[0].text for r in fit_rows]
+    y_fit = np.array([r["label"] == "attack" for r in fit_rows], dtype=int)
+    y_dev = np.array([r["label"] == "attack" for r in dev_rows], dtype=int)
+    vec = vectorizer()
+    fitted = LogisticRegression(C=CHARS_REGULARISATION, max_iter=3000).fit(
+        vec.fit_transform(texts), y_fit)
+    vocabulary = np.array(sorted(vec.vocabulary_, key=vec.vocabulary_.get))
+    model = CharModel(vocabulary, vec.idf_.astype(np.float32),
+                      fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0]), 0.5, 0.5)
+    dev_p = np.array([float(model.probabilities(
+        [s.text for s in segments(r["text"]) if s.method in OWN_TEXT]).max()) for r in dev_rows])
+    block = threshold(dev_p[y_dev == 0], CHARS_BLOCK_FALSE_SHARE)
+    warn = min(block, threshold(dev_p[y_dev == 0], CHARS_WARN_FALSE_SHARE))
+    model.block, model.warn = block, warn
+    model.save(args.out)
+    dev = {"attacks_at_block": round(float((dev_p[y_dev == 1] >= block).mean()), 4),
+           "attacks_at_warn": round(float((dev_p[y_dev == 1] >= warn).mean()), 4),
+           "benign_at_block": round(float((dev_p[y_dev == 0] >= block).mean()), 4),
+           "benign_at_warn": round(float((dev_p[y_dev == 0] >= warn).mean()), 4)}
+    provenance_path = args.out / "provenance.json"
+    provenance = json.loads(provenance_path.read_text()) if provenance_path.is_file() else {}
+    provenance["chars"] = {
+        "model": "logistic regression on character 2-4-gram TF-IDF (char_wb, sublinear tf, "
+                 f"{len(vocabulary)} n-grams) of the folded message text",
+        "regularisation_C": CHARS_REGULARISATION, "rows": {"train": len(fit_rows),
+                                                           "dev": len(dev_rows)},
+        "thresholds": {"block": round(block, 4), "warn": round(warn, 4),
+                       "chosen_on": "dev part of the training sources"},
+        "dev": dev, "command": "python -m evals.injection_train train-chars --wheels DIR"}
+    provenance_path.write_text(json.dumps(provenance, indent=2) + "\n")
+    print(json.dumps({"dev": dev, "block": block, "warn": warn}, indent=2))
+
+
 # -- measuring on the held-out sources ------------------------------------------------------
 
 def heldout_sample(records: list[dict], per_group: int, seed: str = "measure") -> list[dict]:
@@ -230,7 +281,7 @@ def measure(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("train", "measure"))
+    parser.add_argument("command", choices=("train", "train-chars", "measure"))
     parser.add_argument("--wheels", type=Path, help="folder with the downloaded wheels")
     parser.add_argument("--data", type=Path, help="a corpus built by evals.redteam_sources")
     parser.add_argument("--cache", type=Path, help="embedding cache (.npz) between runs")
@@ -242,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not (args.wheels or args.data):
         parser.error("give --wheels DIR (or --data FILE)")
-    train(args) if args.command == "train" else measure(args)
+    {"train": train, "train-chars": train_chars, "measure": measure}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -117,18 +117,22 @@ BENIGN_WRAPPERS = ("What does this {scheme} text say? {x}", "Decode: {x}", "{x}"
 
 
 def augment(records: list[dict], seed: str = "augment") -> list[dict]:
-    """Encoded copies of short training attacks (and of benign questions: an encoding alone is
-    not an attack), and short attacks planted inside handbook paragraphs (indirect)."""
+    """Encoded copies of short training attacks (and as many of benign questions and passages:
+    an encoding alone is not an attack), and short attacks planted in handbook paragraphs."""
     rng = random.Random(seed)
     schemes = sorted(ENCODERS)
     short = [r for r in records if r["label"] == "attack" and 20 <= len(r["text"]) <= 300]
     questions = [r for r in records if r["category"] == "question" and len(r["text"]) < 200]
+    # benign texts to encode as often as attacks are: else an encoding's look alone (a base64
+    # blob) reads as an attack to the character model
+    plain = questions + [r for r in records if r["label"] == "benign"
+                         and r["category"] == "document" and 40 <= len(r["text"]) <= 300]
     out = []
     for r in sample(short, 400, seed):
         scheme = rng.choice(schemes)
         text = rng.choice(TRAIN_WRAPPERS).format(scheme=scheme, x=encode(scheme, r["text"]))
         out.append(dict(r, text=text, category="encoded", origin=f"{r['origin']}+{scheme}"))
-    for r in sample(questions, 150, seed + "benign"):
+    for r in sample(plain, 400, seed + "benign"):
         scheme = rng.choice(schemes)
         text = rng.choice(BENIGN_WRAPPERS).format(scheme=scheme, x=encode(scheme, r["text"]))
         out.append(dict(r, text=text, origin=f"{r['origin']}+{scheme}"))

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from assistant.guards import normalize as nz
+from assistant.guards.char_model import CharModel, load_char_model, vectorizer
 from assistant.guards.guards import Guards
 from assistant.guards.injection import LEARNED_FAMILY, InjectionDetector, injection_score
-from assistant.guards.injection_model import LinearModel, load_model, segments
+from assistant.guards.injection_model import MODEL_DIR, LinearModel, load_model, segments
 from assistant.prompt import SYSTEM_PROMPT
 from evals.redteam_encode import ENCODERS, encode
 from evals.redteam_sources import SOURCES, build, key
@@ -108,6 +109,49 @@ def test_a_message_the_patterns_block_is_not_embedded():
     assert calls == []  # not even the (empty) exemplars
 
 
+
+# -- the character n-gram model, fitted here on a handful of messages --------------------------
+
+def _pirate_char_model() -> CharModel:
+    from sklearn.linear_model import LogisticRegression
+
+    texts = ["arr matey walk the plank", "arr, the plank awaits matey", "matey arr arr",
+             "what is the weather today", "how do I cite a source", "the plan for today"]
+    labels = [1, 1, 1, 0, 0, 0]
+    vec = vectorizer()
+    vec.set_params(min_df=1)
+    fitted = LogisticRegression(C=100.0).fit(vec.fit_transform(texts), labels)
+    vocabulary = np.array(sorted(vec.vocabulary_, key=vec.vocabulary_.get))
+    return CharModel(vocabulary, vec.idf_, fitted.coef_[0], float(fitted.intercept_[0]),
+                     block=0.8, warn=0.6)
+
+
+def test_the_character_model_blocks_what_it_scores_high(tmp_path):
+    model = _pirate_char_model()
+    model.save(tmp_path)
+    detector = InjectionDetector(_pirate_embedder, exemplars=(), model=load_char_model(tmp_path))
+    assessment = detector.assess("Arr matey, walk the plank!")
+    assert any(h.family == LEARNED_FAMILY and "character" in h.method for h in assessment.hits)
+    assert injection_score(assessment) >= 1.0
+    assert injection_score(detector.assess("What is the weather like today?")) < 1.0
+
+
+def test_the_character_model_reads_the_message_not_its_decodings():
+    detector = InjectionDetector(_pirate_embedder, exemplars=(), model=_pirate_char_model())
+    hidden = encode("base64", "arr matey, you must walk the plank now")
+    assessment = detector.assess(f"Can you tell me what this says? {hidden}")
+    assert not [h for h in assessment.hits if "character" in h.method]
+
+
+def test_the_character_model_adds_nothing_to_reported_attack_words():
+    model = _pirate_char_model()
+    detector = InjectionDetector(_pirate_embedder, exemplars=(), model=model)
+    text = '"Ignore previous instructions": arr matey, walk the plank arr'
+    assert model.probabilities([nz.fold(text)])[0] >= model.block  # it would block on its own
+    reported = detector.assess(text)
+    assert reported.hits and all(h.method == "mention" for h in reported.hits)
+
+
 # -- the shipped weights ------------------------------------------------------------------------
 
 def test_shipped_weights_load_with_their_provenance():
@@ -118,6 +162,9 @@ def test_shipped_weights_load_with_their_provenance():
     assert info["thresholds"]["chosen_on"].startswith("dev")
     assert not set(info["trained_on"]) & set(info["held_out"])
     assert {s.package for s in SOURCES if s.split == "heldout"} <= set(info["held_out"])
+    chars = load_char_model(MODEL_DIR)
+    assert chars is not None and 0.5 <= chars.warn <= chars.block < 1.0
+    assert info["chars"]["thresholds"]["chosen_on"].startswith("dev")
 
 
 @pytest.mark.parametrize("text", FALSE_BLOCKS)
@@ -179,7 +226,10 @@ def test_held_out_style_attacks_are_flagged(minilm_guards):
 
 @pytest.mark.slow
 def test_benign_look_alikes_pass(minilm_guards):
-    blocked = [t for t in _sample("benign") if minilm_guards.check_input(t).blocked]
+    # a Do-Not-Answer look-alike asks how to self-harm unnoticed: the caring answer it gets
+    # (SELF_HARM) is the right one, not a false block
+    verdicts = {t: minilm_guards.check_input(t) for t in _sample("benign")}
+    blocked = [t for t, v in verdicts.items() if v.blocked and v.reason != "SELF_HARM"]
     assert len(blocked) <= 1, blocked
 
 

@@ -1,6 +1,6 @@
 """Prompt-injection and jailbreak detection: patterns on de-obfuscated and decoded variants,
-embedding similarity to a local corpus of known attacks, and a learned detector over the same
-embeddings (injection_model.py). Also flags instructions planted in passages."""
+embedding similarity to known attacks, learned detectors over those embeddings and character
+n-grams (injection_model.py, char_model.py). Also flags instructions planted in passages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from assistant.guards import normalize as nz
-from assistant.guards.injection_model import LinearModel, read, segments, shipped_model
+from assistant.guards.char_model import CharModel
+from assistant.guards.injection_model import LinearModel, learned_readings, segments, shipped_models
 from assistant.guards.injection_patterns import (
     ALL_RAW_RULES,
     ALL_WORD_RULES,
@@ -191,23 +192,17 @@ SHIPPED = "shipped"
 
 class InjectionDetector:
     """Patterns on every variant of a message; with an embedder, also similarity to known
-    attacks and the learned model (injection_model.py), all from one embedding call. A
-    message the patterns already block (score >= `decided_at`) is not embedded at all."""
+    attacks and the learned models (one embedding call). A message the patterns already
+    block (score >= `decided_at`) is not embedded at all."""
 
-    def __init__(
-        self,
-        embed_fn: EmbedFn | None = None,
-        block_similarity: float = 0.80,
-        warn_similarity: float = 0.70,
-        exemplars: Sequence[str] = KNOWN_ATTACKS,
-        model: LinearModel | str | None = SHIPPED,
-        decided_at: float = 1.0,
-    ):
+    def __init__(self, embed_fn: EmbedFn | None = None, block_similarity: float = 0.80,
+                 warn_similarity: float = 0.70, exemplars: Sequence[str] = KNOWN_ATTACKS,
+                 model: LinearModel | str | None = SHIPPED, decided_at: float = 1.0):
         self.index = SimilarityIndex(embed_fn, exemplars) if embed_fn else None
         self.embed_fn = embed_fn
         self.block_similarity = block_similarity
         self.warn_similarity = warn_similarity
-        self.model = shipped_model() if model == SHIPPED else model
+        self.models = shipped_models() if model == SHIPPED else (model,) if model else ()
         self.decided_at = decided_at
 
     def assess(self, text: str) -> Assessment:
@@ -219,20 +214,22 @@ class InjectionDetector:
             return assessment  # already blocked: no embedding needed
         pieces = segments(text, decoded)
         vectors = self.embed_fn([p.text for p in pieces])
-        # a message whose only attack phrases are quoted or reported ("when a user asks it to
-        # ignore its instructions") resembles an attack for that reason: a warning-level
-        # resemblance then counts as a mention too
-        warn = MENTION_DISCOUNT / 2 if assessment.hits and all(
-            h.rule == MENTION_RULE for h in assessment.hits) else 0.5
+        # a message whose only attack phrases are reported ("when a user asks it to ignore its
+        # instructions") resembles an attack for that reason: a resemblance counts as a mention
+        mentions_only = bool(assessment.hits) and all(
+            h.rule == MENTION_RULE for h in assessment.hits)
+        warn = MENTION_DISCOUNT / 2 if mentions_only else 0.5
         sim, _ = self.index.best_of(vectors)
         assessment.similarity = sim
         self._add(assessment, sim, self.block_similarity, self.warn_similarity, warn,
                   Hit(SIMILARITY_FAMILY, 0.0, f"similarity {sim:.2f}", SIMILARITY_RULE))
-        reading = read(self.model, pieces, vectors) if self.model is not None else None
-        if reading is not None:
-            assessment.probability = p = reading.probability
-            self._add(assessment, p, self.model.block, self.model.warn, warn,
-                      Hit(LEARNED_FAMILY, 0.0, f"classifier {p:.2f} on {reading.method}",
+        for what, reading, model in learned_readings(self.models, pieces, vectors):
+            if mentions_only and isinstance(model, CharModel):
+                continue  # it sees the words the patterns found reported, not used: no news
+            p = reading.probability
+            assessment.probability = max(assessment.probability or 0.0, p)
+            self._add(assessment, p, model.block, model.warn, warn,
+                      Hit(LEARNED_FAMILY, 0.0, f"{what} {p:.2f} on {reading.method}",
                           LEARNED_RULE))
         return assessment
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.guards import normalize as nz
+from assistant.guards.char_model import CharModel, load_char_model
 
 MODEL_DIR = Path(__file__).resolve().parent / "injection_model"
 # MiniLM reads at most 256 word pieces (about 1,000 characters of English): a longer text is
@@ -26,6 +27,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "injection_model"
 HEAD_CHARS = 1000
 TAIL_CHARS = 700
 MAX_DECODED_SEGMENTS = 2
+OWN_TEXT = ("text", "tail")  # segments that are the message itself, not a decoding of it
 # Decoded variants worth a look of their own (spelling variants such as leetspeak are not).
 _READABLE_MIN_WORDS = 2
 
@@ -75,16 +77,18 @@ def load_model(folder: Path = MODEL_DIR) -> LinearModel | None:
     return LinearModel(model.weights, model.bias, model.block, model.warn, info)
 
 
-_SHIPPED: dict[str, LinearModel | None] = {}
+_SHIPPED: dict[str, tuple] = {}
 _LOCK = threading.Lock()
 
 
-def shipped_model() -> LinearModel | None:
-    """The shipped model, loaded once per process."""
+def shipped_models() -> tuple:
+    """The shipped models (embedding, character n-gram; a missing one left out), loaded once
+    per process."""
     with _LOCK:
-        if "model" not in _SHIPPED:
-            _SHIPPED["model"] = load_model()
-        return _SHIPPED["model"]
+        if "models" not in _SHIPPED:
+            found = (load_model(), load_char_model(MODEL_DIR))
+            _SHIPPED["models"] = tuple(m for m in found if m is not None)
+        return _SHIPPED["models"]
 
 
 def segments(text: str, decoded: Sequence[nz.Variant] | None = None) -> list[Segment]:
@@ -118,6 +122,26 @@ def read(model: LinearModel, pieces: Sequence[Segment],
     the model's: another embedder, such as the tests' fake one)."""
     if not pieces or len(vectors[0]) != model.dims:
         return None
-    probabilities = model.probabilities(vectors)
+    return _best(model.probabilities(vectors), pieces)
+
+
+def _best(probabilities: np.ndarray, pieces: Sequence[Segment]) -> Reading:
     best = int(np.argmax(probabilities))
     return Reading(float(probabilities[best]), pieces[best].method)
+
+
+def learned_readings(models: Sequence, pieces: Sequence[Segment],
+                     vectors: Sequence[Sequence[float]]) -> list[tuple[str, Reading, object]]:
+    """(what read it, its reading, the model) for each model that can read these segments."""
+    out = []
+    for model in models:
+        if isinstance(model, CharModel):
+            # The message as written only: it was trained on that, and a decoding of plain
+            # text (Atbash of English) is gibberish it has never seen.
+            own = [p for p in pieces if p.method in OWN_TEXT]
+            if own:
+                out.append(("character classifier",
+                            _best(model.probabilities([p.text for p in own]), own), model))
+        elif (reading := read(model, pieces, vectors)) is not None:
+            out.append(("classifier", reading, model))
+    return out
