@@ -24,9 +24,13 @@ if [ ! -f "$stamp" ]; then
     # install compiles llama.cpp (about 6 minutes on 2 cores); pip caches the wheel, so later
     # set-ups on this machine take seconds. Installed before the project, which pins it too,
     # so that the wait is announced.
+    # Built for x86-64-v3 (AVX2, FMA, F16C), not -march=native: on a CPU that reports AMX
+    # (Sapphire Rapids) a native build runs AMX tile instructions that a VM may not allow,
+    # and the process dies with "Illegal instruction" in matrix multiplications.
     if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
         echo "Installing llama-cpp-python $LLAMA_CPP_VERSION (the first time this compiles llama.cpp: about 6 minutes)..." >&2
-        .venv/bin/pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"
+        CMAKE_ARGS="${LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}" \
+            .venv/bin/pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"
     fi
     if [ "$want_tests" = 1 ]; then extras=".[test]"; else extras="."; fi
     .venv/bin/pip install -q -e "$extras"
