@@ -36,6 +36,13 @@ def fake_embed(texts):
     return [table[t] for t in texts]
 
 
+def _answered_wrong(question, reference, answer, passage, checker):
+    """The answered_wrong score of one answer citing [1], its only passage."""
+    return score_item(result(question=question, reference=reference, answer=answer,
+                             passage_texts=[passage], cited_numbers=[1], passage_numbers=[1]),
+                      k=4, checker=checker)["answered_wrong"]
+
+
 def test_answerable_item_scores_by_hand():
     scores = score_item(result(), k=4, embed=fake_embed, checker=WORDS)
     assert scores["exact_match"] == 0.0
@@ -160,12 +167,10 @@ def test_a_partial_answer_is_right_when_true_to_its_sources_and_on_the_point(che
                "free-form generation: the letter with the highest probability is the answer.")
 
     def wrong(answer):
-        return score_item(result(
-            question="How do you score a base model on MMLU?",
-            reference="By log-likelihood: the answer letter with the highest probability is the "
-                      "prediction, and the metric is accuracy.",
-            answer=answer, passage_texts=[passage], cited_numbers=[1], passage_numbers=[1]),
-            k=4, checker=checker)["answered_wrong"]
+        return _answered_wrong("How do you score a base model on MMLU?",
+                               "By log-likelihood: the answer letter with the highest probability "
+                               "is the prediction, and the metric is accuracy.",
+                               answer, passage, checker)
 
     assert wrong("MMLU scoring for base models is usually done by log-likelihood [1].") == 0.0
     assert wrong("MMLU scoring for base models is usually done rather than free-form "
@@ -182,12 +187,10 @@ def test_a_claim_its_passage_supports_is_not_contradicted_by_a_short_reference()
                "context when scoring.")
 
     def wrong(answer):
-        return score_item(result(
-            question="What is the difference between context-free and context-dependent metrics?",
-            reference="Context-dependent metrics use the input context; context-free metrics "
-                      "only compare the output with gold references.",
-            answer=answer, passage_texts=[passage], cited_numbers=[1], passage_numbers=[1]),
-            k=4, checker=WORDS)["answered_wrong"]
+        return _answered_wrong(
+            "What is the difference between context-free and context-dependent metrics?",
+            "Context-dependent metrics use the input context; context-free metrics only compare "
+            "the output with gold references.", answer, passage, WORDS)
 
     assert wrong("Context-free metrics score an output only by comparing it with gold "
                  "references, without looking at the input context [1].") == 0.0
