@@ -104,10 +104,12 @@ HARM_ACTION = (
     r"without (?:them|anyone) (?:knowing|noticing)|hurt (?:someone|myself|people)|kill "
     r"(?:someone|a person|people|my))"
 )
+# "How do attackers ..." asks how an attack works (the handbook teaches it), not for help with one.
+THIRD_PARTY = r"(?:attackers?|hackers?|adversaries|criminals|scammers|malicious users|red teamers)"
 REQUEST = (
-    r"(?:how (?:to|do|can|would|could|should|might)|explain|tell me|show me|give me|steps? (?:to|"
-    r"for)|guide|tutorial|instructions (?:for|on|to)|write|make|build|create|recipe|teach me|"
-    r"help me|walk me through|describe)"
+    rf"(?:how (?:to|(?:do|can|would|could|should|might)(?! {THIRD_PARTY}\b))|explain|tell me|"
+    r"show me|give me|steps? (?:to|for)|guide|tutorial|instructions (?:for|on|to)|write|make|"
+    r"build|create|recipe|teach me|help me|walk me through|describe)"
 )
 
 # -- rules ------------------------------------------------------------------------------------
