@@ -5,7 +5,9 @@ Each handbook sentence yields claims of known truth against its own passage:
 - supported: the sentence itself, two neighbours fused, a parenthesis dropped, and a paraphrase
   written once by the chat model (`evals/data/support-paraphrases.jsonl`, checked by reading);
 - contradicted: a negation added or removed, an antonym, a number changed, two terms swapped
-  (the reversed definition) or one replaced by its contrasting term;
+  (the reversed definition) or one replaced by its contrasting term, and a term replaced by a
+  sibling term of the same passage ("semantic cache" -> "exact-match cache"; appended after
+  the rest, so the earlier items and their ids are unchanged);
 - not addressed: a sentence of another document, and a "chimera" that keeps this sentence's
   subject but borrows another document's predicate (a fluent claim in the passage's words).
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -145,6 +148,50 @@ def change_number(sentence: str, rng: random.Random) -> tuple[str, str] | None:
     return sentence[: m.start()] + new + sentence[m.end():], "number_changed"
 
 
+# Two adjacent words with nothing but a space between them; overlapping matches.
+_WORD_PAIR = re.compile(r"(?=(?<![\w+-])([A-Za-z][\w+-]*) ([A-Za-z][\w+-]*)(?![\w+-]))")
+_NOT_A_HEAD = frozenset({"whether", "that", "which", "what", "how", "when", "where", "why"})
+
+
+def _word_pairs(text: str) -> list[tuple[str, str, int]]:
+    """(modifier, head, offset) of adjacent content words: "semantic cache"."""
+    return [(m.group(1).lower(), m.group(2).lower(), m.start(1))
+            for m in _WORD_PAIR.finditer(text)
+            if content_words(m.group(1)) and content_words(m.group(2))
+            and len(m.group(2)) >= 4 and m.group(2).lower() not in _NOT_A_HEAD]
+
+
+def _related(a: str, b: str) -> bool:
+    """"embedding" and "embedding-based" name the same thing."""
+    return a.startswith(b) or b.startswith(a)
+
+
+def _fix_article(before: str, word: str) -> str:
+    """"a" or "an" before the new word, as its first letter asks."""
+    article = "an" if word[:1] in "aeiou" else "a"
+    return re.sub(r"\b([Aa])n? $", lambda m: (article if m.group(1) == "a" else
+                                                article.capitalize()) + " ", before)
+
+
+def sibling_swap(sentence: str, passage: str) -> str | None:
+    """The sentence with its first term ("semantic cache") replaced by a sibling term of the
+    passage with the same head ("exact-match cache"); terms are word pairs the passage uses at
+    least twice, and the sibling must be absent from the sentence."""
+    counts = Counter((m, h) for m, h, _ in _word_pairs(passage))
+    terms = {pair for pair, n in counts.items() if n >= 2}
+    words = set(re.findall(r"[\w+-]+", sentence.lower()))
+    for modifier, head, start in _word_pairs(sentence):
+        if (modifier, head) not in terms:
+            continue
+        siblings = sorted(m for m, h in terms
+                          if h == head and m not in words and not _related(m, modifier))
+        if siblings:
+            end = start + len(modifier)
+            before = _fix_article(sentence[:start], siblings[0])
+            return before + _match_case(sentence[start:end], siblings[0]) + sentence[end:]
+    return None
+
+
 def fuse(first: str, second: str) -> str:
     return first.rstrip(" .") + "; " + second[0].lower() + second[1:]
 
@@ -230,6 +277,13 @@ def build_support_set(paraphrases: dict[str, str] | None = None,
                 mixed = chimera(sentence, rng.choice(other_sentences))
                 if mixed:
                     add(source, passage, mixed, NOT_ADDRESSED, "chimera")
+    for source, passage in passages:
+        for sentence in _claim_sentences(passage):
+            for claim, kind in ((sentence, "sibling_swapped"),
+                                (paraphrases.get(sentence), "sibling_swapped_reworded")):
+                swapped = sibling_swap(claim, passage) if claim else None
+                if swapped:
+                    add(source, passage, swapped, CONTRADICTED, kind)
     return items
 
 
@@ -247,7 +301,6 @@ def load_support_set(path: Path = FROZEN_PATH, split: str | None = None) -> list
 
 if __name__ == "__main__":
     enforce_offline()  # an entry point: offline switches before anything else runs
-    from collections import Counter
 
     built = build_support_set()
     write_support_set(built)

@@ -270,6 +270,28 @@ def test_a_claim_is_compared_with_the_source_clause_it_rewrites():
     assert contradiction_cues("Context-dependent metrics use the input context.", source) == []
 
 
+CACHES = ("An exact-match cache uses the request text itself, or a hash of it, as the key. "
+          "It returns a stored answer only if the new request is identical. A semantic cache "
+          "instead turns each request into an embedding vector. A semantic cache has a higher "
+          "hit rate than an exact-match cache.")
+
+
+@pytest.mark.parametrize("claim, swapped", [
+    # What the passage says of the exact-match cache, said of the semantic cache in new words.
+    ("A semantic cache uses a hash of the request text.", True),
+    ("An exact-match cache turns every request into a vector.", True),
+    ("An exact-match cache uses the request text or its hash as the key.", False),
+    ("A semantic cache turns each request into an embedding.", False),
+    ("A semantic cache has a higher hit rate than an exact-match cache.", False),
+    # "new request" is no term of the passage: a reworded modifier is not a sibling swap.
+    ("A semantic cache compares a fresh request with stored ones.", False),
+])
+def test_a_claim_about_a_sibling_term_is_contradicted(claim, swapped):
+    from assistant.guards.contradiction_cues import contradiction_cues
+
+    assert ("sibling term" in contradiction_cues(claim, CACHES)) is swapped
+
+
 @pytest.mark.parametrize("model", ["words", pytest.param("shipped", marks=pytest.mark.slow)])
 def test_a_withheld_answer_says_why_once(request, model):
     from assistant.pipeline import TurnRequest

@@ -13,7 +13,10 @@ those differences, against the passage sentence that shares the most words with 
   penalty penalises candidates that are shorter");
 - order: two terms both sentences name appear in the opposite order ("context-free metrics
   compare with the source; context-dependent ones do not" reversed), or two words trade places
-  in an otherwise unchanged sentence ("precision" and "recall").
+  in an otherwise unchanged sentence ("precision" and "recall");
+- sibling term: the claim says of one of the passage's terms what the source sentence says of
+  another term with the same head word ("a semantic cache uses a hash of the request text" where
+  the passage says that of "an exact-match cache").
 
 A claim joined from several source sentences ("...; ...") is checked part by part.
 """
@@ -69,11 +72,16 @@ def _terms(text: str) -> list[str]:
     return [t.lower() for t in _TERM.findall(text)]
 
 
+def _clauses(passage: str) -> list[str]:
+    """The passage's sentences, split at semicolons ("A does x; B does y")."""
+    return [c for s in split_sentences(passage) for c in re.split(r";\s+", s.claim)]
+
+
 def source_sentence(claim: str, passage: str) -> str:
     """The passage clause sharing the most content words with the claim: a sentence's clauses
     ("A does x; B does y") are compared one by one, as the claim's are, so that a claim saying
     of A what the source says of B reads as one word replaced."""
-    clauses = [c for s in split_sentences(passage) for c in re.split(r";\s+", s.claim)]
+    clauses = _clauses(passage)
     words = content_words(claim)
     return max(clauses or [passage], key=lambda c: len(content_words(c) & words))
 
@@ -149,6 +157,41 @@ def entailed_by_words(claim: str, passage: str) -> bool:
     return bool(words) and words <= covered
 
 
+_PHRASE_BREAK = re.compile(r"[^\w\s'+-]")
+
+
+def _modified_heads(text: str) -> set[tuple[str, str]]:
+    """(modifier, head) pairs of adjacent words, both carrying content and with no punctuation
+    between them: "semantic cache", not "L2 (Euclidean) distance"'s "L2 distance"."""
+    pairs = set()
+    for phrase in _PHRASE_BREAK.split(text.lower()):
+        words = _WORD.findall(phrase)
+        pairs |= {(m, h) for m, h in zip(words, words[1:], strict=False)
+                  if content_words(m) and content_words(h)}
+    return pairs
+
+
+def _sibling_term_swapped(claim: str, source: str, passage: str) -> bool:
+    """The claim names a term of the passage ("semantic cache") where its source sentence names
+    a sibling term with the same head ("exact-match cache"), without naming that one too, and
+    no passage sentence that names the claim's term says more of what the claim says. (Terms
+    only: both must occur in the passage, so a rewording of the head's modifier is no cue.)"""
+    claim_pairs, source_pairs = _modified_heads(claim), _modified_heads(source)
+    source_words = set(_WORD.findall(source.lower()))
+    passage_text = " ".join(_WORD.findall(passage.lower()))
+    clauses = _clauses(passage)
+    claim_words = content_words(claim)
+    overlap_with_source = len(content_words(source) & claim_words)
+    for modifier, head in claim_pairs - source_pairs:
+        siblings = {m for m, h in source_pairs - claim_pairs if h == head and m != modifier}
+        if not siblings or modifier in source_words or f"{modifier} {head}" not in passage_text:
+            continue
+        naming = [c for c in clauses if f"{modifier} {head}" in " ".join(_WORD.findall(c.lower()))]
+        if all(len(content_words(c) & claim_words) < overlap_with_source for c in naming):
+            return True
+    return False
+
+
 def _part_cues(part: str, passage: str) -> list[str]:
     source = source_sentence(part, passage)
     if len(content_words(part) & content_words(source)) < 2:
@@ -160,6 +203,8 @@ def _part_cues(part: str, passage: str) -> list[str]:
         cues.append("order")
     if _one_word_replaced(part, source) or _opposite_used(part, source):
         cues.append("replaced")
+    if _sibling_term_swapped(part, source, passage):
+        cues.append("sibling term")
     return cues
 
 
