@@ -331,3 +331,16 @@ def test_without_its_adapter_the_guard_falls_back_to_word_overlap(tmp_path, monk
     assert guards.checker is None
     verdict = guards.check_output("It is a precision-oriented metric [2].", [CONTEXT, BLEU])
     assert not verdict.refused and "[2]" in verdict.text
+
+
+def test_each_side_of_a_contrast_is_checked_on_its_own():
+    """"A does x, while B does y": saying of A what the source says of B is caught, though the
+    whole claim names both terms."""
+    from assistant.guards.contradiction_cues import contradiction_cues
+
+    assert "sibling term" in contradiction_cues(
+        "A semantic cache uses a hash of the request text as the key, while an exact-match "
+        "cache uses the request text itself.", CACHES)
+    assert contradiction_cues(
+        "An exact-match cache uses the request text or its hash as the key, while a semantic "
+        "cache turns each request into an embedding.", CACHES) == []

@@ -18,7 +18,8 @@ those differences, against the passage sentence that shares the most words with 
   another term with the same head word ("a semantic cache uses a hash of the request text" where
   the passage says that of "an exact-match cache").
 
-A claim joined from several source sentences ("...; ...") is checked part by part.
+A claim joined from several source sentences ("...; ...") is checked part by part, and each
+side of a contrast ("..., while ...") for a sibling term on its own.
 """
 
 from __future__ import annotations
@@ -192,6 +193,10 @@ def _sibling_term_swapped(claim: str, source: str, passage: str) -> bool:
     return False
 
 
+# "A does x, while B does y": each side may say of one term what the source says of another.
+_CONTRAST = re.compile(r",\s+(?:while|whereas)\s+")
+
+
 def _part_cues(part: str, passage: str) -> list[str]:
     source = source_sentence(part, passage)
     if len(content_words(part) & content_words(source)) < 2:
@@ -203,7 +208,8 @@ def _part_cues(part: str, passage: str) -> list[str]:
         cues.append("order")
     if _one_word_replaced(part, source) or _opposite_used(part, source):
         cues.append("replaced")
-    if _sibling_term_swapped(part, source, passage):
+    if any(_sibling_term_swapped(side, source_sentence(side, passage), passage)
+           for side in _CONTRAST.split(part)):
         cues.append("sibling term")
     return cues
 
