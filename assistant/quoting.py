@@ -64,6 +64,10 @@ def best_quotes(question: str, passages: Sequence[Passage], embed_fn: EmbedFn,
     return quotes
 
 
+def block_quotes(sentences: Sequence[tuple[int, str]]) -> str:
+    """Markdown block quotes, one per (passage number, sentence), each with its marker."""
+    return "\n\n".join(f"> {sentence} [{n}]" for n, sentence in sentences)
+
+
 def quoted_answer(quotes: Sequence[Quote]) -> str:
-    """Markdown block quotes, one per sentence, each with its source marker."""
-    return "\n\n".join(f"> {q.sentence} [{q.n}]" for q in quotes)
+    return block_quotes([(q.n, q.sentence) for q in quotes])

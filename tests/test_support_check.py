@@ -67,10 +67,20 @@ def test_a_contradicted_sentence_is_removed_with_a_note_that_names_it(rule_guard
               "answer on its own [1].")
     verdict = rule_guards.check_output(answer, [CONTEXT, BLEU])
     assert not verdict.refused
-    assert verdict.text == "It is a precision-oriented metric [2]."
+    # What the source says instead is quoted, word for word, with its marker.
+    assert verdict.text == ("It is a precision-oriented metric [2].\n\n> Context-free metrics "
+                            "score the answer on its own, without looking at the source. [1]")
     assert "contradicts its source" in verdict.message
+    assert "quoted at the end" in verdict.message
     detail = [d.detail for d in verdict.decisions if d.validator == "groundedness"][0]
     assert "1 contradicted" in detail
+
+
+def test_an_unaddressed_sentence_is_removed_without_a_quote(rule_guards):
+    answer = "It is a precision-oriented metric [2]. BLEU was designed for cooking recipes [2]."
+    verdict = rule_guards.check_output(answer, [CONTEXT, BLEU])
+    assert verdict.text == "It is a precision-oriented metric [2]."
+    assert "do not support" in verdict.message and "quoted" not in verdict.message
 
 
 def test_a_sentence_citing_the_wrong_passage_is_repointed(rule_guards):

@@ -11,8 +11,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from assistant.guards.contradiction_cues import best_sentences
 from assistant.guards.normalize import remove_spans
 from assistant.guards.support import CONTRADICTED, SUPPORTED, Judgement, SupportChecker
+from assistant.quoting import block_quotes
 from assistant.records import Passage
 from assistant.text import Sentence, content_words, cosine, split_sentences
 
@@ -161,6 +163,34 @@ def grade_answer(answer: str, passages: Sequence[Passage], embed_fn: EmbedFn | N
         graded.append(GradedSentence(row.sentence, cited, own if cited else best, best, best_n,
                                      label, has_claim and not row.meta))
     return graded
+
+
+def contradicted_sources(graded: Sequence[GradedSentence], passages: Sequence[Passage]
+                         ) -> list[tuple[int, str]]:
+    """(passage number, sentence) of what each contradicted sentence got wrong: the sentence
+    of its cited (else best) passage that shares the most words with it, once each."""
+    by_number = {p.n: p for p in passages}
+    out: list[tuple[int, str]] = []
+    for g in graded:
+        if not g.contradicted:
+            continue
+        numbers = [n for n in (g.cited or [g.best_n]) if n in by_number]
+        found = [(n, best_sentences(g.sentence.claim, by_number[n].text, 1)[0]) for n in numbers]
+        best = max(found, default=None,
+                   key=lambda f: len(content_words(f[1]) & content_words(g.sentence.claim)))
+        if best and best not in out:
+            out.append(best)
+    return out
+
+
+def drop_and_quote_sources(text: str, unsupported: Sequence[GradedSentence],
+                           passages: Sequence[Passage]) -> tuple[str, bool]:
+    """The text without its unsupported sentences, and with what the sources of the
+    contradicted ones say quoted at the end, so that the reader learns the right fact, not
+    only that a sentence was wrong. Also says whether anything was quoted."""
+    corrections = contradicted_sources(unsupported, passages)
+    kept = drop_sentences(text, unsupported)
+    return (kept + "\n\n" + block_quotes(corrections) if corrections else kept), bool(corrections)
 
 
 def drop_sentences(text: str, graded: Sequence[GradedSentence]) -> str:

@@ -294,14 +294,14 @@ class Guards:
             action = effective_action(self.policy, key, review.attempt)
             if action == DROP_SENTENCES:
                 review.dropped = [g.sentence.text for g in unsupported]
-                review.text = grounding.drop_sentences(review.text, unsupported)
-                review.notes.append(
-                    messages.sentences_dropped(len(unsupported) - contradicted, contradicted))
+                review.text, quoted = grounding.drop_and_quote_sources(
+                    review.text, unsupported, review.metadata["passages"])
+                review.notes.append(messages.sentences_dropped(
+                    len(unsupported) - contradicted, contradicted, quoted))
             review.decide(UNGROUNDED, action)
-            review.failed("groundedness", action,
-                          f"{len(unsupported)} of {len(claims)} sentence(s) not supported by "
-                          "their sources" + (f" ({contradicted} contradicted)" if contradicted
-                                             else ""))
+            which = f" ({contradicted} contradicted)" if contradicted else ""
+            review.failed("groundedness", action, f"{len(unsupported)} of {len(claims)} "
+                          f"sentence(s) not supported by their sources{which}")
         else:
             review.passed("groundedness", f"{len(claims)} sentence(s) supported")
         if any(g.support < self.policy["strong_support"] for g in claims if g.supported):

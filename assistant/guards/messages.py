@@ -55,8 +55,9 @@ def removed_from_answer(kinds: Counter) -> str:
     return f"I removed {describe_kinds(kinds)} from the answer."
 
 
-def sentences_dropped(unsupported: int, contradicted: int = 0) -> str:
-    """The note for sentences removed from an answer; contradictions are named as such."""
+def sentences_dropped(unsupported: int, contradicted: int = 0, quoted: bool = False) -> str:
+    """The note for sentences removed from an answer; contradictions are named as such, and
+    `quoted` says that what their sources say is quoted at the end."""
     parts = []
     if unsupported:
         parts.append("1 sentence that my sources do not support" if unsupported == 1
@@ -64,4 +65,5 @@ def sentences_dropped(unsupported: int, contradicted: int = 0) -> str:
     if contradicted:
         parts.append("1 sentence that contradicts its source" if contradicted == 1
                      else f"{contradicted} sentences that contradict their sources")
-    return f"I removed {join_list(parts)}."
+    note = f"I removed {join_list(parts)}"
+    return note + ("; the sources' own words are quoted at the end." if quoted else ".")
