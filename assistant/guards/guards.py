@@ -51,7 +51,7 @@ from assistant.records import (
 )
 
 # Bump when any rule, pattern, threshold default or wording changes: part of cache keys.
-GUARD_RULES_VERSION = "g8"
+GUARD_RULES_VERSION = "g9"
 
 REASK_INSTRUCTION = (
     "Your previous answer was rejected ({why}). Write it again using only facts stated in the "
