@@ -72,6 +72,9 @@ def test_a_contradicted_sentence_is_removed_with_a_note_that_names_it(rule_guard
                             "score the answer on its own, without looking at the source. [1]")
     assert "contradicts its source" in verdict.message
     assert "quoted at the end" in verdict.message
+    # Uncited, it is compared with every passage: the closest sentence is the one quoted.
+    uncited = rule_guards.check_output(answer.replace(" [1].", "."), [CONTEXT, BLEU])
+    assert uncited.text == verdict.text
     detail = [d.detail for d in verdict.decisions if d.validator == "groundedness"][0]
     assert "1 contradicted" in detail
 

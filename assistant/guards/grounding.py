@@ -168,13 +168,14 @@ def grade_answer(answer: str, passages: Sequence[Passage], embed_fn: EmbedFn | N
 def contradicted_sources(graded: Sequence[GradedSentence], passages: Sequence[Passage]
                          ) -> list[tuple[int, str]]:
     """(passage number, sentence) of what each contradicted sentence got wrong: the sentence
-    of its cited (else best) passage that shares the most words with it, once each."""
+    of its cited passages (uncited: of any passage) that shares the most words with it, once
+    each."""
     by_number = {p.n: p for p in passages}
     out: list[tuple[int, str]] = []
     for g in graded:
         if not g.contradicted:
             continue
-        numbers = [n for n in (g.cited or [g.best_n]) if n in by_number]
+        numbers = [n for n in g.cited if n in by_number] or list(by_number)
         found = [(n, best_sentences(g.sentence.claim, by_number[n].text, 1)[0]) for n in numbers]
         best = max(found, default=None,
                    key=lambda f: len(content_words(f[1]) & content_words(g.sentence.claim)))
