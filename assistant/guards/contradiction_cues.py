@@ -179,15 +179,16 @@ def _sibling_term_swapped(claim: str, source: str, passage: str) -> bool:
     only: both must occur in the passage, so a rewording of the head's modifier is no cue.)"""
     claim_pairs, source_pairs = _modified_heads(claim), _modified_heads(source)
     source_words = set(_WORD.findall(source.lower()))
-    passage_text = " ".join(_WORD.findall(passage.lower()))
-    clauses = _clauses(passage)
+    # each clause as its words, read once: "semantic cache" is found whatever the punctuation
+    clauses = [(" ".join(_WORD.findall(c.lower())), c) for c in _clauses(passage)]
     claim_words = content_words(claim)
     overlap_with_source = len(content_words(source) & claim_words)
     for modifier, head in claim_pairs - source_pairs:
+        term = f"{modifier} {head}"
         siblings = {m for m, h in source_pairs - claim_pairs if h == head and m != modifier}
-        if not siblings or modifier in source_words or f"{modifier} {head}" not in passage_text:
+        naming = [c for words, c in clauses if term in words]
+        if not siblings or modifier in source_words or not naming:
             continue
-        naming = [c for c in clauses if f"{modifier} {head}" in " ".join(_WORD.findall(c.lower()))]
         if all(len(content_words(c) & claim_words) < overlap_with_source for c in naming):
             return True
     return False
@@ -208,8 +209,9 @@ def _part_cues(part: str, passage: str) -> list[str]:
         cues.append("order")
     if _one_word_replaced(part, source) or _opposite_used(part, source):
         cues.append("replaced")
-    if any(_sibling_term_swapped(side, source_sentence(side, passage), passage)
-           for side in _CONTRAST.split(part)):
+    sides = _CONTRAST.split(part)
+    if any(_sibling_term_swapped(side, source if len(sides) == 1 else
+                                 source_sentence(side, passage), passage) for side in sides):
         cues.append("sibling term")
     return cues
 
